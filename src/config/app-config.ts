@@ -1,0 +1,46 @@
+/**
+ * The one typed configuration object. Built from the environment by
+ * `loadConfig` (the only reader of process.env) and provided through DI by
+ * ConfigModule; tests build it with overrides.
+ */
+export interface AppConfig {
+  readonly env: 'development' | 'production' | 'test';
+  readonly http: { readonly port: number; readonly host: string; readonly bodyLimitBytes: number };
+  readonly managementPort: number | undefined;
+  readonly log: { readonly format: 'json' | 'pretty'; readonly level: LogLevel };
+  readonly database: { readonly url: string | undefined; readonly dataDir: string };
+  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly llm: {
+    readonly proxyUrl: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly healthPath: string;
+    readonly timeoutMs: number;
+    readonly maxRetries: number;
+    readonly pricesFile: string | undefined;
+  };
+  readonly telemetry: {
+    readonly enabled: boolean;
+    readonly otlpEndpoint: string;
+    readonly sampleRatio: number;
+    readonly serviceName: string;
+    readonly captureMessageContent: boolean;
+  };
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly token: string | undefined;
+    readonly maxTenants: number;
+  };
+  readonly health: {
+    readonly checkTimeoutMs: number;
+    readonly diskPath: string;
+    readonly diskThreshold: number;
+  };
+  readonly shutdownDrainMs: number;
+  readonly adminApiKey: string | undefined;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** DI token for AppConfig (an interface has no runtime identity). */
+export const APP_CONFIG = Symbol('APP_CONFIG');

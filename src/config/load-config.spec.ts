@@ -1,0 +1,98 @@
+import { ConfigError, loadConfig } from './load-config';
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe(loadConfig.name, () => {
+  it('applies the SPEC defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.http).toMatchObject({ port: 8000, host: '0.0.0.0' });
+    expect(config.log).toEqual({ format: 'pretty', level: 'info' });
+    expect(config.database).toEqual({ url: undefined, dataDir: './data' });
+    expect(config.llm).toMatchObject({
+      healthPath: '/health/liveliness',
+      timeoutMs: 60000,
+      maxRetries: 2,
+    });
+    expect(config.telemetry).toMatchObject({
+      enabled: false,
+      otlpEndpoint: 'http://localhost:4317',
+      sampleRatio: 1,
+    });
+    expect(config.metrics).toEqual({ enabled: true, token: undefined, maxTenants: 1000 });
+    expect(config.health).toMatchObject({ checkTimeoutMs: 2000, diskThreshold: 0.9 });
+    expect(config.shutdownDrainMs).toBe(5000);
+    expect(config.adminApiKey).toBeUndefined();
+    expect(config.managementPort).toBeUndefined();
+  });
+
+  it('switches logs to JSON in production', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).log.format).toBe('json');
+    expect(loadConfig({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).log.format).toBe('pretty');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', REDIS_URL: '  ' })).toMatchObject({
+      http: { port: 8000 },
+      redis: { url: undefined },
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['LLM_TIMEOUT_MS', '0'],
+    ['LLM_MAX_RETRIES', 'many'],
+    ['TRACE_SAMPLE_RATIO', '1.5'],
+    ['TRACE_SAMPLE_RATIO', 'half'],
+    ['HEALTH_DISK_THRESHOLD', '-0.1'],
+    ['ENABLE_TELEMETRY', 'maybe'],
+    ['METRICS_ENABLED', 'on-ish'],
+    ['METRICS_MAX_TENANTS', '0'],
+    ['LOG_LEVEL', 'loud'],
+    ['LOG_FORMAT', 'xml'],
+    ['NODE_ENV', 'staging'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['LLM_PROXY_URL', 'ftp://proxy'],
+    ['OTLP_ENDPOINT', 'localhost'],
+  ])('rejects %s=%s with one line naming the variable', (variable, value) => {
+    const error = errorOf({ [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+    expect(error.message).toContain('expected');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('rejects a management port equal to the API port', () => {
+    expect(errorOf({ PORT: '9000', MANAGEMENT_PORT: '9000' }).variable).toBe('MANAGEMENT_PORT');
+  });
+
+  it('never echoes credentials of an invalid URL', () => {
+    const error = errorOf({ DATABASE_URL: 'mysql://admin:hunter2@db/app' });
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('parses booleans, ratios and trims trailing slashes from URLs', () => {
+    const config = loadConfig({
+      ENABLE_TELEMETRY: 'TRUE',
+      TRACE_SAMPLE_RATIO: '0.1',
+      LLM_PROXY_URL: 'http://litellm:4000/',
+      LLM_PROXY_HEALTH_PATH: 'health/readiness',
+    });
+    expect(config.telemetry.enabled).toBe(true);
+    expect(config.telemetry.sampleRatio).toBe(0.1);
+    expect(config.llm.proxyUrl).toBe('http://litellm:4000');
+    expect(config.llm.healthPath).toBe('/health/readiness');
+  });
+});

@@ -1,0 +1,2 @@
+export { DatabaseModule } from './database.module';
+export { dataSourceOptions, databaseMode } from './data-source-options';

@@ -1,0 +1,4 @@
+import { InitialSchema1732700000000 } from './1732700000000-initial-schema';
+
+/** In order; listed explicitly so the built app needs no glob over dist/. */
+export const MIGRATIONS = [InitialSchema1732700000000];

@@ -1,0 +1,107 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { currentRequestContext } from '../observability/context';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  request_id: string | undefined;
+}
+
+/**
+ * Every error leaves as {"statusCode","error","message","request_id"}: no
+ * stack traces, no internals. Unexpected errors are logged once, here, with
+ * their stack.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const body = toErrorBody(exception, currentRequestContext()?.requestId);
+    if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
+      this.logger.error(
+        { event: 'http.request.failed', err: exception, route: request.routeOptions?.url },
+        'Unhandled error',
+      );
+    }
+    const headers = exception instanceof HttpException ? responseHeaders(exception) : {};
+    void reply.status(body.statusCode).headers(headers).send(body);
+  }
+}
+
+/** Headers an exception asks for (Retry-After on 429), carried on its response object. */
+function responseHeaders(exception: HttpException): Record<string, string> {
+  const response = exception.getResponse();
+  if (typeof response === 'object' && response !== null && 'headers' in response) {
+    return (response as { headers: Record<string, string> }).headers;
+  }
+  return {};
+}
+
+export function toErrorBody(exception: unknown, requestId: string | undefined): ErrorBody {
+  if (exception instanceof HttpException) {
+    const statusCode = exception.getStatus();
+    return {
+      statusCode,
+      error: reasonPhrase(statusCode),
+      message: messageOf(exception),
+      request_id: requestId,
+    };
+  }
+  const fastifyStatus = fastifyErrorStatus(exception);
+  if (fastifyStatus !== undefined) {
+    return {
+      statusCode: fastifyStatus,
+      error: reasonPhrase(fastifyStatus),
+      message: (exception as Error).message,
+      request_id: requestId,
+    };
+  }
+  return {
+    statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+    error: reasonPhrase(500),
+    message: 'Internal server error',
+    request_id: requestId,
+  };
+}
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  if (typeof message === 'string') return message;
+  return exception.message;
+}
+
+/** Fastify's own client errors (bad JSON, body too large, bad content type) keep their 4xx status. */
+function fastifyErrorStatus(exception: unknown): number | undefined {
+  if (!(exception instanceof Error)) return undefined;
+  const { statusCode, code } = exception as Error & { statusCode?: number; code?: string };
+  if (
+    typeof code === 'string' &&
+    code.startsWith('FST_') &&
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500
+  ) {
+    return statusCode;
+  }
+  return undefined;
+}
+
+function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}

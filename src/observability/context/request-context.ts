@@ -1,0 +1,65 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * What logs, spans and metrics may know about the current request. One
+ * mutable object per request, stored on AsyncLocalStorage: the auth guard and
+ * the agent runner fill it in; readers never see another request's fields.
+ */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly startedAt: bigint;
+  tenantId?: string;
+  userId?: string;
+  agentId?: string;
+  agentType?: string;
+  /** Route template, once the router matched one. */
+  route?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Keeps a caller's X-Request-ID only when it is safe to echo and log. */
+export function acceptRequestId(candidate: unknown): string {
+  if (typeof candidate === 'string' && REQUEST_ID_PATTERN.test(candidate)) return candidate;
+  return generateRequestId();
+}
+
+export function generateRequestId(): string {
+  return `req_${randomBytes(12).toString('hex')}`;
+}
+
+export function newRequestContext(requestId: string = generateRequestId()): RequestContext {
+  return { requestId, startedAt: process.hrtime.bigint() };
+}
+
+/** Runs fn with ctx as the current request context (and its async continuations). */
+export function runWithRequestContext<T>(ctx: RequestContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+/** The current request context, or undefined outside a request (start-up, timers). */
+export function currentRequestContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+/** Binds the tenant to every later log line, span and metric of this async context. */
+export function bindTenantContext(tenantId: string): void {
+  const ctx = storage.getStore();
+  if (ctx) ctx.tenantId = tenantId;
+}
+
+export function bindUserContext(userId: string): void {
+  const ctx = storage.getStore();
+  if (ctx) ctx.userId = userId;
+}
+
+export function bindAgentContext(agentId: string, agentType?: string): void {
+  const ctx = storage.getStore();
+  if (ctx) {
+    ctx.agentId = agentId;
+    if (agentType !== undefined) ctx.agentType = agentType;
+  }
+}

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config';
+import { dataSourceOptions } from '../../src/database';
+import { createTestDatabase, TestDatabase } from '../helpers/database';
+
+const EXPECTED_TABLES = ['agents', 'api_keys', 'documents', 'runs', 'tenants'];
+
+async function migratedTables(source: DataSource): Promise<string[]> {
+  const rows: { table_name: string }[] = await source.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations' ORDER BY table_name`,
+  );
+  return rows.map((row) => row.table_name);
+}
+
+async function exerciseSchema(source: DataSource): Promise<void> {
+  const [tenant] = await source.query(
+    `INSERT INTO tenants (name, daily_token_limit, monthly_token_limit) VALUES ('acme', 10, 100) RETURNING id`,
+  );
+  await source.query(
+    `INSERT INTO documents (tenant_id, title, content) VALUES ($1, 'Refunds', 'Refunds take five business days')`,
+    [tenant.id],
+  );
+  const hits = await source.query(
+    `SELECT title FROM documents WHERE tenant_id = $1 AND search @@ websearch_to_tsquery('english', $2)`,
+    [tenant.id, 'refund days'],
+  );
+  expect(hits).toEqual([{ title: 'Refunds' }]);
+  await expect(
+    source.query(
+      `INSERT INTO tenants (name, daily_token_limit, monthly_token_limit) VALUES ('bad', -1, 1)`,
+    ),
+  ).rejects.toThrow(/check constraint/);
+}
+
+describe('database migrations', () => {
+  describe('on the real PostgreSQL', () => {
+    let db: TestDatabase;
+    let source: DataSource;
+    beforeAll(async () => {
+      db = await createTestDatabase('migrations');
+      source = new DataSource(dataSourceOptions(loadConfig({ DATABASE_URL: db.url }), []));
+      await source.initialize();
+    });
+    afterAll(async () => {
+      await source?.destroy();
+      await db?.drop();
+    });
+
+    it('creates every table, with full-text search and constraints', async () => {
+      expect(await migratedTables(source)).toEqual(EXPECTED_TABLES);
+      await exerciseSchema(source);
+    });
+
+    it('is idempotent: running again applies nothing', async () => {
+      expect(await source.runMigrations()).toEqual([]);
+    });
+
+    it('reverts cleanly', async () => {
+      await source.undoLastMigration();
+      expect(await migratedTables(source)).toEqual([]);
+      await source.runMigrations();
+      expect(await migratedTables(source)).toEqual(EXPECTED_TABLES);
+    });
+  });
+
+  describe('on the embedded database (PGlite)', () => {
+    let dataDir: string;
+    let source: DataSource;
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'eap-pglite-'));
+      source = new DataSource(dataSourceOptions(loadConfig({ DATA_DIR: dataDir }), []));
+      await source.initialize();
+    });
+    afterAll(async () => {
+      await source?.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('runs the same migrations, with full-text search and constraints', async () => {
+      expect(await migratedTables(source)).toEqual(EXPECTED_TABLES);
+      await exerciseSchema(source);
+    });
+
+    it('keeps its data across a restart', async () => {
+      await source.destroy();
+      source = new DataSource(dataSourceOptions(loadConfig({ DATA_DIR: dataDir }), []));
+      await source.initialize();
+      const rows = await source.query(`SELECT name FROM tenants`);
+      expect(rows).toEqual([{ name: 'acme' }]);
+    });
+  });
+});
