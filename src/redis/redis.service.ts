@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
-import { APP_CONFIG, AppConfig } from '../config';
+import { APP_CONFIG } from '../config';
+import type { AppConfig } from '../config';
 
 /** Raised when Redis is configured but cannot answer; callers map it to 503. */
 export class RedisUnavailableError extends Error {

@@ -1,0 +1,52 @@
+/**
+ * Metric names, label names and bucket boundaries of SPEC section 5. Fixed:
+ * dashboards, alerts and clients depend on them. Import from here; never
+ * spell a metric name anywhere else in src/.
+ */
+export const METRIC = {
+  httpRequests: 'http_requests_total',
+  httpRequestDuration: 'http_request_duration_seconds',
+  activeConnections: 'active_connections',
+  llmRequests: 'llm_requests_total',
+  llmRequestDuration: 'llm_request_duration_seconds',
+  llmTokens: 'llm_tokens_total',
+  llmCost: 'llm_cost_usd_total',
+  activeAgentRuns: 'active_agent_runs',
+  agentRunDuration: 'agent_run_duration_seconds',
+  agentSteps: 'agent_steps_total',
+  tokenBudgetRemaining: 'token_budget_remaining',
+  tokenBudgetUsed: 'token_budget_used_total',
+  tokenBudgetLimit: 'token_budget_limit',
+  tokenBudgetExceeded: 'token_budget_exceeded_total',
+  toolCalls: 'tool_calls_total',
+  toolDuration: 'tool_duration_seconds',
+  healthComponentUp: 'health_component_up',
+  healthCheckDuration: 'health_check_duration_seconds',
+  labelOverflow: 'metrics_label_overflow_total',
+  otelSpansDropped: 'otel_spans_dropped_total',
+} as const;
+
+/** HTTP latency, 5 ms to 10 s; 2 s is a boundary because the HighLatency alert fires on it. */
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
+
+/** OpenTelemetry GenAI semantic-convention boundaries for gen_ai.client.operation.duration. */
+export const LLM_DURATION_BUCKETS = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/** Agent runs span several model calls; up to 300 s. */
+export const AGENT_RUN_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export const TOOL_DURATION_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export const HEALTH_CHECK_DURATION_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+/** Label value that user-supplied values fold into past their cap. */
+export const OVERFLOW_LABEL = '_other';
+
+/** Route label for requests no route matched. */
+export const UNMATCHED_ROUTE = 'unmatched';

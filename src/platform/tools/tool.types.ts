@@ -1,0 +1,31 @@
+/** What a tool knows about the call: whose data it may touch, and the model's call id. */
+export interface ToolContext {
+  tenantId: string;
+  callId: string;
+}
+
+/**
+ * A tool the agent loop can offer to the model. Implementations are Nest
+ * providers whose `execute` is marked @TraceTool(). `execute` resolves to the
+ * text fed back to the model; a ToolError (or any error) becomes the tool
+ * result `Error: ...` and the run goes on.
+ */
+export interface AgentTool {
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema of the arguments object. */
+  readonly parameters: Record<string, unknown>;
+  execute(args: Record<string, unknown>, context: ToolContext): Promise<string>;
+}
+
+/** A failure to report to the model (bad arguments, nothing found), not a crash. */
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+/** The tool names agents may list (SPEC section 4). */
+export const TOOL_NAMES = ['calculator', 'current_time', 'kb_search'] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
