@@ -1,4 +1,13 @@
-// Preloaded with `node --require` before the application: OpenTelemetry must
-// patch libraries before they are first required. The tracing module fills
-// this in; with ENABLE_TELEMETRY unset it does nothing.
-export {};
+// Preloaded with `node --require ./dist/src/instrumentation.js` before the
+// application: the OpenTelemetry SDK must patch pg and ioredis before they
+// are first required. With ENABLE_TELEMETRY unset it does nothing.
+import { ConfigError, loadConfig } from './config/load-config';
+import { startTelemetry } from './observability/telemetry/telemetry.sdk';
+
+try {
+  const config = loadConfig(process.env);
+  if (config.telemetry.enabled) startTelemetry(config);
+} catch (error) {
+  // main.ts reports an invalid configuration with its one clear line and exit code.
+  if (!(error instanceof ConfigError)) throw error;
+}

@@ -1,6 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
+import { createRootLogger, LOG_EVENTS, RootLogger } from './observability/logging';
+import { enableGracefulShutdown, ManagementServer } from './observability/health';
+
+/** Set once the configuration is valid, so a start-up failure is a JSON line like any other. */
+let logger: RootLogger | undefined;
 
 async function main(): Promise<void> {
   let config;
@@ -13,14 +18,33 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await createApp(config);
+  logger = createRootLogger(config);
+  const app = await createApp(config, { logger });
+  enableGracefulShutdown(app, { drainMs: config.shutdownDrainMs });
   await app.listen({ port: config.http.port, host: config.http.host });
-  new Logger('Bootstrap').log({ event: 'app.started', port: config.http.port }, 'Listening');
+  const address = app.getHttpServer().address();
+  new Logger('Bootstrap').log(
+    {
+      event: LOG_EVENTS.appStarted,
+      port: typeof address === 'object' && address ? address.port : config.http.port,
+      management_port: app.get(ManagementServer).port,
+    },
+    'Listening',
+  );
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // Configuration checked while the app is built (LLM_PRICES_FILE) fails like any invalid variable.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  if (logger?.isLevelEnabled('fatal')) {
+    logger.fatal({ event: LOG_EVENTS.appStartFailed, err: error }, 'Start-up failed');
+  } else {
+    process.stderr.write(
+      `Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
   process.exit(1);
 });

@@ -24,6 +24,13 @@ export interface AppConfig {
     readonly sampleRatio: number;
     readonly serviceName: string;
     readonly captureMessageContent: boolean;
+    /** The batch span processor's bounds (the standard OTEL_BSP_* variables). */
+    readonly batch: {
+      readonly maxQueueSize: number;
+      readonly maxExportBatchSize: number;
+      readonly scheduledDelayMs: number;
+      readonly exportTimeoutMs: number;
+    };
   };
   readonly metrics: {
     readonly enabled: boolean;

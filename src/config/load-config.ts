@@ -152,6 +152,12 @@ export function loadConfig(env: Env): AppConfig {
       sampleRatio: read.ratio('TRACE_SAMPLE_RATIO', 1),
       serviceName: read.string('OTEL_SERVICE_NAME', 'enterprise-agent-platform'),
       captureMessageContent: read.bool('OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', false),
+      batch: {
+        maxQueueSize: read.int('OTEL_BSP_MAX_QUEUE_SIZE', 2048, 1, 1_000_000),
+        maxExportBatchSize: read.int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, 1, 1_000_000),
+        scheduledDelayMs: read.int('OTEL_BSP_SCHEDULE_DELAY', 5000, 1, 3_600_000),
+        exportTimeoutMs: read.int('OTEL_BSP_EXPORT_TIMEOUT', 30_000, 1, 3_600_000),
+      },
     },
     metrics: {
       enabled: read.bool('METRICS_ENABLED', true),

@@ -15,6 +15,8 @@ export interface ErrorBody {
   error: string;
   message: string;
   request_id: string | undefined;
+  /** A stored run that ended in this error (429, 502, 503 answers of POST /v1/agents/:id/runs). */
+  run?: unknown;
 }
 
 /**
@@ -53,12 +55,16 @@ function responseHeaders(exception: HttpException): Record<string, string> {
 export function toErrorBody(exception: unknown, requestId: string | undefined): ErrorBody {
   if (exception instanceof HttpException) {
     const statusCode = exception.getStatus();
-    return {
+    const body: ErrorBody = {
       statusCode,
       error: reasonPhrase(statusCode),
       message: messageOf(exception),
       request_id: requestId,
     };
+    const response = exception.getResponse();
+    if (typeof response === 'object' && response !== null && 'run' in response)
+      body.run = response.run;
+    return body;
   }
   const fastifyStatus = fastifyErrorStatus(exception);
   if (fastifyStatus !== undefined) {

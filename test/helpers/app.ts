@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, Env, loadConfig } from '../../src/config';
+import { createRootLogger } from '../../src/observability/logging';
 
 export interface TestApp {
   readonly app: NestFastifyApplication;
@@ -31,7 +33,15 @@ export function testEnv(overrides: Env = {}): Env {
  * Boots the real application (the same createApp as main.ts) on a free port.
  * Without DATABASE_URL it uses a fresh embedded database in a temp dir.
  */
-export async function startTestApp(overrides: Env = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Receives the app's log lines instead of stdout (see captureLogs()); set LOG_LEVEL too. */
+  readonly logDestination?: DestinationStream;
+}
+
+export async function startTestApp(
+  overrides: Env = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const env = testEnv(overrides);
   let dataDir: string | undefined;
   if (!env.DATABASE_URL && !env.DATA_DIR) {
@@ -39,7 +49,10 @@ export async function startTestApp(overrides: Env = {}): Promise<TestApp> {
     env.DATA_DIR = dataDir;
   }
   const config = loadConfig(env);
-  const app = await createApp(config);
+  const logger = options.logDestination
+    ? createRootLogger(config, options.logDestination)
+    : undefined;
+  const app = await createApp(config, { logger });
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;

@@ -1,5 +1,42 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import type { AppConfig } from '../../config';
+import { HealthController, ProbesController } from './health.controller';
+import { HealthService } from './health.service';
+import { DatabaseHealthIndicator } from './indicators/database.health';
+import { DiskSpaceHealthIndicator } from './indicators/disk.health';
+import { LlmProxyHealthIndicator } from './indicators/llm-proxy.health';
+import { RedisHealthIndicator } from './indicators/redis.health';
+import { ManagementServer } from './management.server';
+import { ShutdownState } from './shutdown-state';
 
-/** SKELETON: the health issue wires @nestjs/terminus here. */
+/**
+ * Kubernetes probes and the detailed health report (SPEC section 8) on
+ * Terminus indicators, the draining state of a graceful shutdown, and the
+ * MANAGEMENT_PORT listener.
+ */
 @Module({})
-export class HealthModule {}
+export class HealthModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: HealthModule,
+      // HealthService logs state changes itself; Terminus would log every failing probe.
+      imports: [TerminusModule.forRoot({ logger: false })],
+      // With a management port the detailed report is not routed on the API port at all (404).
+      controllers:
+        config.managementPort === undefined
+          ? [ProbesController, HealthController]
+          : [ProbesController],
+      providers: [
+        ShutdownState,
+        HealthService,
+        DatabaseHealthIndicator,
+        RedisHealthIndicator,
+        LlmProxyHealthIndicator,
+        DiskSpaceHealthIndicator,
+        ManagementServer,
+      ],
+      exports: [HealthService, ShutdownState, ManagementServer],
+    };
+  }
+}

@@ -50,3 +50,32 @@ export const OVERFLOW_LABEL = '_other';
 
 /** Route label for requests no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Methods kept as they are in the `method` label; any other folds into OTHER. */
+export const HTTP_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+]);
+
+/** Method label for anything outside HTTP_METHODS. */
+export const OTHER_METHOD = 'OTHER';
+
+/**
+ * Caps on label values that come from users or models (tenant_id has its own,
+ * METRICS_MAX_TENANTS). Past the cap a value folds into OVERFLOW_LABEL.
+ */
+export const MAX_MODEL_LABEL_VALUES = 100;
+export const MAX_AGENT_TYPE_LABEL_VALUES = 100;
+export const MAX_TOOL_NAME_LABEL_VALUES = 100;
+export const MAX_HEALTH_COMPONENT_LABEL_VALUES = 20;
+
+/** Longer label values are cut: an unbounded string in every exposed line is a render-time cost. */
+export const MAX_LABEL_VALUE_LENGTH = 128;
+
+/** Exemplar label linking a histogram observation to its trace. */
+export const EXEMPLAR_TRACE_ID = 'trace_id';

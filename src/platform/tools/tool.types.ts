@@ -29,3 +29,9 @@ export class ToolError extends Error {
 /** The tool names agents may list (SPEC section 4). */
 export const TOOL_NAMES = ['calculator', 'current_time', 'kb_search'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
+
+/** What ToolRegistry.execute resolves to: the text for the model, and whether the tool succeeded. */
+export interface ToolExecutionResult {
+  result: string;
+  success: boolean;
+}

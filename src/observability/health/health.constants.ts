@@ -1,0 +1,13 @@
+/**
+ * How long one dependency check result is reused. Kubernetes probes every
+ * few seconds, per pod and per probe type, and a dashboard or a load balancer
+ * may add more: a second keeps the cost at one ping per dependency per second
+ * however many probes arrive, and is still fresh enough for any probe period.
+ */
+export const DEPENDENCY_CHECK_TTL_MS = 1000;
+
+/** Disk usage changes slowly and its check reads the file system: reuse it longer. */
+export const DISK_CHECK_TTL_MS = 30_000;
+
+/** After the drain, how long app.close() may take before the process is forced out. */
+export const SHUTDOWN_CLOSE_BOUND_MS = 30_000;

@@ -1,0 +1,67 @@
+import { register } from 'prom-client';
+import { parseExposition, sampleValue, samplesOf } from '../../../test/helpers/metrics';
+import { HttpMetricsRecorder } from './http-metrics.hooks';
+import { METRIC } from './metric-names';
+
+describe(HttpMetricsRecorder.name, () => {
+  const recorder = new HttpMetricsRecorder();
+  beforeEach(() => register.resetMetrics());
+
+  async function requests() {
+    return samplesOf(parseExposition(await register.metrics()), METRIC.httpRequests).map((s) => ({
+      ...s.labels,
+      value: s.value,
+    }));
+  }
+
+  it('labels by route template, method and status', async () => {
+    recorder.record('POST', '/v1/agents/:id/runs', 201, 0.2);
+    recorder.record('POST', '/v1/agents/:id/runs', 201, 0.3);
+    recorder.record('POST', '/v1/agents/:id/runs', 429, 0.01);
+    expect(await requests()).toEqual([
+      { method: 'POST', endpoint: '/v1/agents/:id/runs', status: '201', value: 2 },
+      { method: 'POST', endpoint: '/v1/agents/:id/runs', status: '429', value: 1 },
+    ]);
+    const samples = parseExposition(await register.metrics());
+    const labels = { method: 'POST', endpoint: '/v1/agents/:id/runs' };
+    expect(sampleValue(samples, `${METRIC.httpRequestDuration}_count`, labels)).toBe(3);
+    expect(
+      sampleValue(samples, `${METRIC.httpRequestDuration}_bucket`, { ...labels, le: '0.25' }),
+    ).toBe(2);
+  });
+
+  it('folds unknown and hostile methods into OTHER and unmatched requests into unmatched', async () => {
+    recorder.record('PROPFIND', undefined, 404, 0.001);
+    recorder.record('G"ET\n', undefined, 404, 0.001);
+    recorder.record('get', '/v1/info', 200, 0.001);
+    expect(await requests()).toEqual([
+      { method: 'OTHER', endpoint: 'unmatched', status: '404', value: 2 },
+      { method: 'OTHER', endpoint: '/v1/info', status: '200', value: 1 },
+    ]);
+  });
+
+  it('does not count /metrics and /health routes', async () => {
+    for (const route of ['/metrics', '/health', '/health/live', '/health/ready']) {
+      recorder.record('GET', route, 200, 0.001);
+    }
+    expect(await requests()).toEqual([]);
+  });
+
+  it('counts a request whose duration is not a number without observing it', async () => {
+    recorder.record('GET', '/v1/info', 200, NaN);
+    const samples = parseExposition(await register.metrics());
+    expect(
+      sampleValue(samples, METRIC.httpRequests, {
+        method: 'GET',
+        endpoint: '/v1/info',
+        status: '200',
+      }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, `${METRIC.httpRequestDuration}_count`, {
+        method: 'GET',
+        endpoint: '/v1/info',
+      }),
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,60 @@
+import type { Counter } from 'prom-client';
+import { MAX_LABEL_VALUE_LENGTH, OVERFLOW_LABEL } from './metric-names';
+
+/** Label value for an empty or missing user value (an empty label reads as "no label" in PromQL). */
+export const EMPTY_LABEL = 'unknown';
+
+/**
+ * Keeps the first `max` distinct values of a user-supplied label; later ones
+ * fold into `_other`, and every folded sample counts in
+ * metrics_label_overflow_total for each metric it was written to.
+ */
+export class LabelCap {
+  private readonly admitted = new Set<string>();
+  private readonly overflowCounters: { inc(): void }[];
+
+  constructor(
+    readonly max: number,
+    overflow: Counter<'metric'>,
+    metrics: readonly string[],
+  ) {
+    this.overflowCounters = metrics.map((metric) => overflow.labels(metric));
+    for (const metric of metrics) overflow.labels(metric).inc(0);
+  }
+
+  /** The value to put in the label: the value itself while under the cap, else `_other` (counted). */
+  fold(raw: unknown): string {
+    const value = normaliseLabelValue(raw);
+    if (this.tryAdmit(value)) return value;
+    this.countOverflow();
+    return OVERFLOW_LABEL;
+  }
+
+  /** Admits an already normalised value if there is room, without counting; true when it has its own series. */
+  tryAdmit(value: string): boolean {
+    if (this.admitted.has(value)) return true;
+    if (this.admitted.size >= this.max) return false;
+    this.admitted.add(value);
+    return true;
+  }
+
+  /** One folded sample, for each metric this cap guards. */
+  countOverflow(): void {
+    for (const counter of this.overflowCounters) counter.inc();
+  }
+
+  /** Forgets every admitted value (the tenant cap follows the ledger's recent tenants). */
+  clear(): void {
+    this.admitted.clear();
+  }
+
+  get size(): number {
+    return this.admitted.size;
+  }
+}
+
+/** Strings as they are (cut at MAX_LABEL_VALUE_LENGTH); anything else, or empty, as `unknown`. */
+export function normaliseLabelValue(raw: unknown): string {
+  if (typeof raw !== 'string' || raw === '') return EMPTY_LABEL;
+  return raw.length > MAX_LABEL_VALUE_LENGTH ? raw.slice(0, MAX_LABEL_VALUE_LENGTH) : raw;
+}

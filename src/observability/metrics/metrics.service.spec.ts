@@ -1,0 +1,437 @@
+import { Logger } from '@nestjs/common';
+import { register } from 'prom-client';
+import { loadConfig } from '../../config';
+import type { Env } from '../../config';
+import {
+  startInMemoryTracing,
+  type InMemoryTracing,
+} from '../../../test/helpers/in-memory-tracing';
+import { parseExposition, sampleValue, samplesOf } from '../../../test/helpers/metrics';
+import type { Sample } from '../../../test/helpers/metrics';
+import { withSpan } from '../telemetry';
+import { MAX_MODEL_LABEL_VALUES, METRIC, OVERFLOW_LABEL } from './metric-names';
+import { renderMetrics } from './metrics-exposition';
+import { BUDGET_SNAPSHOT_TIMEOUT_MS, MetricsService } from './metrics.service';
+import type { TokenBudgetRecord } from './metrics.types';
+
+function service(env: Env = {}): MetricsService {
+  return new MetricsService(loadConfig({ NODE_ENV: 'test', ...env }));
+}
+
+async function scrape(format: 'prometheus' | 'openmetrics' = 'prometheus'): Promise<Sample[]> {
+  return parseExposition(await renderMetrics(format));
+}
+
+function budget(
+  tenantId: string,
+  period: 'daily' | 'monthly',
+  used: number,
+  limit = 1000,
+): TokenBudgetRecord {
+  return { tenantId, period, used, remaining: limit - used, limit };
+}
+
+describe(MetricsService.name, () => {
+  beforeEach(() => register.resetMetrics());
+
+  describe('with METRICS_ENABLED=false', () => {
+    it('registers nothing and records nothing', async () => {
+      register.clear();
+      const metrics = service({ METRICS_ENABLED: 'false' });
+      metrics.recordAgentRun({ agentType: 'a', status: 'success', durationSeconds: 1, steps: 1 });
+      metrics.recordLlmRequest({
+        model: 'm',
+        status: 'success',
+        durationSeconds: 1,
+        promptTokens: 1,
+        completionTokens: 1,
+      });
+      metrics.recordToolCall({ toolName: 't', success: true, durationSeconds: 1 });
+      metrics.updateTokenBudget(budget('t1', 'daily', 1));
+      metrics.recordBudgetExceeded('daily');
+      metrics.recordHealthCheck('database', true, 0.01);
+      metrics.startAgentRun()();
+      metrics.setBudgetSnapshotProvider(() => Promise.resolve([]));
+      await metrics.refreshBudgets();
+      expect(register.getMetricsAsArray()).toHaveLength(0);
+    });
+  });
+
+  it('records an agent run with its steps and the active-run gauge', async () => {
+    const metrics = service();
+    const end = metrics.startAgentRun();
+    expect(sampleValue(await scrape(), METRIC.activeAgentRuns)).toBe(1);
+    metrics.recordAgentRun({
+      agentType: 'rag_agent',
+      status: 'success',
+      durationSeconds: 12.5,
+      steps: 8,
+    });
+    end();
+    end(); // a second call must not drive the gauge negative
+    const samples = await scrape();
+    expect(sampleValue(samples, METRIC.activeAgentRuns)).toBe(0);
+    expect(sampleValue(samples, METRIC.agentSteps, { agent_type: 'rag_agent' })).toBe(8);
+    const labels = { agent_type: 'rag_agent', status: 'success' };
+    expect(sampleValue(samples, `${METRIC.agentRunDuration}_count`, labels)).toBe(1);
+    expect(sampleValue(samples, `${METRIC.agentRunDuration}_sum`, labels)).toBe(12.5);
+    expect(sampleValue(samples, `${METRIC.agentRunDuration}_bucket`, { ...labels, le: '10' })).toBe(
+      0,
+    );
+    expect(sampleValue(samples, `${METRIC.agentRunDuration}_bucket`, { ...labels, le: '30' })).toBe(
+      1,
+    );
+  });
+
+  it('records an LLM request: count, duration, tokens by type and cost from the price table', async () => {
+    const metrics = service();
+    metrics.recordLlmRequest({
+      model: 'openai/gpt-4o-mini',
+      status: 'success',
+      durationSeconds: 2.3,
+      promptTokens: 150,
+      completionTokens: 300,
+    });
+    metrics.recordLlmRequest({
+      model: 'openai/gpt-4o-mini',
+      status: 'error',
+      durationSeconds: 0.5,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    const samples = await scrape();
+    const model = { model: 'openai/gpt-4o-mini' };
+    expect(sampleValue(samples, METRIC.llmRequests, { ...model, status: 'success' })).toBe(1);
+    expect(sampleValue(samples, METRIC.llmRequests, { ...model, status: 'error' })).toBe(1);
+    expect(sampleValue(samples, `${METRIC.llmRequestDuration}_count`, model)).toBe(2);
+    expect(
+      sampleValue(samples, `${METRIC.llmRequestDuration}_bucket`, { ...model, le: '2.56' }),
+    ).toBe(2);
+    expect(
+      sampleValue(samples, `${METRIC.llmRequestDuration}_bucket`, { ...model, le: '1.28' }),
+    ).toBe(1);
+    expect(sampleValue(samples, METRIC.llmTokens, { ...model, token_type: 'prompt' })).toBe(150);
+    expect(sampleValue(samples, METRIC.llmTokens, { ...model, token_type: 'completion' })).toBe(
+      300,
+    );
+    expect(sampleValue(samples, METRIC.llmCost, model)).toBeCloseTo(
+      (150 * 0.15 + 300 * 0.6) / 1e6,
+      12,
+    );
+  });
+
+  it('counts an unknown model at zero cost', async () => {
+    service().recordLlmRequest({
+      model: 'house-llm',
+      status: 'success',
+      durationSeconds: 1,
+      promptTokens: 10,
+      completionTokens: 10,
+    });
+    expect(sampleValue(await scrape(), METRIC.llmCost, { model: 'house-llm' })).toBe(0);
+  });
+
+  it('records tool calls by outcome', async () => {
+    const metrics = service();
+    metrics.recordToolCall({ toolName: 'calculator', success: true, durationSeconds: 0.002 });
+    metrics.recordToolCall({ toolName: 'calculator', success: false, durationSeconds: 0.003 });
+    const samples = await scrape();
+    expect(
+      sampleValue(samples, METRIC.toolCalls, { tool_name: 'calculator', success: 'true' }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, METRIC.toolCalls, { tool_name: 'calculator', success: 'false' }),
+    ).toBe(1);
+    expect(sampleValue(samples, `${METRIC.toolDuration}_count`, { tool_name: 'calculator' })).toBe(
+      2,
+    );
+  });
+
+  it('records budget refusals and health checks', async () => {
+    const metrics = service();
+    metrics.recordBudgetExceeded('monthly');
+    metrics.recordHealthCheck('llm_proxy', false, 0.2);
+    metrics.recordHealthCheck('database', true, 0.004);
+    const samples = await scrape();
+    expect(sampleValue(samples, METRIC.tokenBudgetExceeded, { period: 'monthly' })).toBe(1);
+    expect(sampleValue(samples, METRIC.healthComponentUp, { component: 'llm_proxy' })).toBe(0);
+    expect(sampleValue(samples, METRIC.healthComponentUp, { component: 'database' })).toBe(1);
+    expect(
+      sampleValue(samples, `${METRIC.healthCheckDuration}_count`, { component: 'llm_proxy' }),
+    ).toBe(1);
+  });
+
+  it('never throws on nonsense input and skips what it cannot observe', async () => {
+    const metrics = service();
+    expect(() => {
+      metrics.recordLlmRequest({
+        model: '',
+        status: 'success',
+        durationSeconds: NaN,
+        promptTokens: -5,
+        completionTokens: Infinity,
+      });
+      metrics.recordAgentRun({
+        agentType: 'x',
+        status: 'weird' as never,
+        durationSeconds: -1,
+        steps: NaN,
+      });
+      metrics.recordToolCall({
+        toolName: undefined as never,
+        success: true,
+        durationSeconds: Infinity,
+      });
+      metrics.updateTokenBudget({ tenantId: 't', period: 'daily', used: NaN, remaining: Infinity });
+    }).not.toThrow();
+    const samples = await scrape();
+    expect(sampleValue(samples, METRIC.llmTokens, { model: 'unknown', token_type: 'prompt' })).toBe(
+      0,
+    );
+    expect(
+      sampleValue(samples, `${METRIC.llmRequestDuration}_count`, { model: 'unknown' }),
+    ).toBeUndefined();
+    expect(sampleValue(samples, METRIC.agentSteps, { agent_type: 'x' })).toBe(0);
+    expect(sampleValue(samples, METRIC.toolCalls, { tool_name: 'unknown', success: 'true' })).toBe(
+      1,
+    );
+    expect(sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 't', period: 'daily' })).toBe(
+      0,
+    );
+  });
+
+  describe('label caps', () => {
+    it('keeps 500 distinct model names to the cap plus _other and counts the overflow', async () => {
+      const metrics = service();
+      for (let i = 0; i < 500; i++) {
+        metrics.recordLlmRequest({
+          model: `model-${i}`,
+          status: 'success',
+          durationSeconds: 0.1,
+          promptTokens: 1,
+          completionTokens: 2,
+        });
+      }
+      const samples = await scrape();
+      expect(samplesOf(samples, METRIC.llmRequests)).toHaveLength(MAX_MODEL_LABEL_VALUES + 1);
+      expect(samplesOf(samples, `${METRIC.llmRequestDuration}_count`)).toHaveLength(
+        MAX_MODEL_LABEL_VALUES + 1,
+      );
+      expect(
+        sampleValue(samples, METRIC.llmRequests, { model: OVERFLOW_LABEL, status: 'success' }),
+      ).toBe(400);
+      expect(
+        sampleValue(samples, METRIC.llmTokens, { model: OVERFLOW_LABEL, token_type: 'completion' }),
+      ).toBe(800);
+      for (const metric of [
+        METRIC.llmRequests,
+        METRIC.llmRequestDuration,
+        METRIC.llmTokens,
+        METRIC.llmCost,
+      ]) {
+        expect(sampleValue(samples, METRIC.labelOverflow, { metric })).toBe(400);
+      }
+    });
+
+    it('keeps 5,000 distinct tenants to METRICS_MAX_TENANTS plus _other, summing the rest', async () => {
+      const metrics = service({ METRICS_MAX_TENANTS: '1000' });
+      for (let i = 0; i < 5000; i++) {
+        metrics.updateTokenBudget(budget(`tenant-${i}`, 'daily', 10));
+        metrics.updateTokenBudget(budget(`tenant-${i}`, 'monthly', 20));
+      }
+      const samples = await scrape();
+      for (const name of [
+        METRIC.tokenBudgetRemaining,
+        METRIC.tokenBudgetUsed,
+        METRIC.tokenBudgetLimit,
+      ]) {
+        expect(samplesOf(samples, name)).toHaveLength(2 * 1001);
+        expect(sampleValue(samples, METRIC.labelOverflow, { metric: name })).toBe(2 * 4000);
+      }
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 'tenant-999', period: 'daily' }),
+      ).toBe(10);
+      expect(samplesOf(samples, METRIC.tokenBudgetUsed, { tenant_id: 'tenant-1000' })).toHaveLength(
+        0,
+      );
+      // The _other sum covers at most as many folded tenants as the cap (bounded memory).
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetUsed, {
+          tenant_id: OVERFLOW_LABEL,
+          period: 'daily',
+        }),
+      ).toBe(1000 * 10);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetLimit, {
+          tenant_id: OVERFLOW_LABEL,
+          period: 'monthly',
+        }),
+      ).toBe(1000 * 1000);
+    });
+
+    it('replaces a folded tenant’s previous values in the _other sum', async () => {
+      const metrics = service({ METRICS_MAX_TENANTS: '1' });
+      metrics.updateTokenBudget(budget('a', 'daily', 1));
+      metrics.updateTokenBudget(budget('b', 'daily', 5));
+      metrics.updateTokenBudget(budget('c', 'daily', 7));
+      metrics.updateTokenBudget(budget('b', 'daily', 6));
+      expect(
+        sampleValue(await scrape(), METRIC.tokenBudgetUsed, {
+          tenant_id: OVERFLOW_LABEL,
+          period: 'daily',
+        }),
+      ).toBe(13);
+    });
+  });
+
+  describe('budget snapshot provider', () => {
+    let metrics: MetricsService;
+    let warn: jest.SpyInstance;
+    beforeEach(() => {
+      warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    });
+    afterEach(() => {
+      metrics.onApplicationShutdown();
+      warn.mockRestore();
+    });
+
+    it('rebuilds the budget gauges from the ledger snapshot on every scrape, once per scrape', async () => {
+      metrics = service();
+      let snapshot = [
+        budget('t1', 'daily', 100),
+        budget('t1', 'monthly', 300, 5000),
+        budget('t2', 'daily', 1),
+      ];
+      const provider = jest.fn(() => Promise.resolve(snapshot));
+      metrics.setBudgetSnapshotProvider(provider);
+      metrics.updateTokenBudget(budget('gone', 'daily', 5));
+
+      let samples = await scrape();
+      expect(provider).toHaveBeenCalledTimes(1);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 't1', period: 'monthly' }),
+      ).toBe(300);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetRemaining, { tenant_id: 't1', period: 'monthly' }),
+      ).toBe(4700);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetLimit, { tenant_id: 't1', period: 'monthly' }),
+      ).toBe(5000);
+      expect(samplesOf(samples, METRIC.tokenBudgetUsed, { tenant_id: 'gone' })).toHaveLength(0);
+
+      // A new day: the ledger's new window reads zero, with no traffic in between.
+      snapshot = [budget('t1', 'daily', 0), budget('t1', 'monthly', 300, 5000)];
+      samples = await scrape();
+      expect(provider).toHaveBeenCalledTimes(2);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 't1', period: 'daily' }),
+      ).toBe(0);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetRemaining, { tenant_id: 't1', period: 'daily' }),
+      ).toBe(1000);
+      expect(samplesOf(samples, METRIC.tokenBudgetUsed, { tenant_id: 't2' })).toHaveLength(0);
+    });
+
+    it('keeps the last values when the snapshot fails', async () => {
+      metrics = service();
+      metrics.updateTokenBudget(budget('t1', 'daily', 42));
+      metrics.setBudgetSnapshotProvider(() => Promise.reject(new Error('redis down')));
+      const samples = await scrape();
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 't1', period: 'daily' }),
+      ).toBe(42);
+    });
+
+    it('answers the scrape within the bound when the snapshot hangs', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      try {
+        metrics = service();
+        metrics.updateTokenBudget(budget('t1', 'daily', 7));
+        metrics.setBudgetSnapshotProvider(() => new Promise(() => undefined));
+        const rendering = renderMetrics('prometheus');
+        await jest.advanceTimersByTimeAsync(BUDGET_SNAPSHOT_TIMEOUT_MS);
+        const samples = parseExposition(await rendering);
+        expect(
+          sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 't1', period: 'daily' }),
+        ).toBe(7);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('folds snapshot tenants past the cap into _other without counting them again', async () => {
+      metrics = service({ METRICS_MAX_TENANTS: '2' });
+      metrics.setBudgetSnapshotProvider(() =>
+        Promise.resolve(['a', 'b', 'c', 'd'].map((tenant) => budget(tenant, 'daily', 10))),
+      );
+      const samples = await scrape();
+      expect(samplesOf(samples, METRIC.tokenBudgetUsed)).toHaveLength(3);
+      expect(
+        sampleValue(samples, METRIC.tokenBudgetUsed, {
+          tenant_id: OVERFLOW_LABEL,
+          period: 'daily',
+        }),
+      ).toBe(20);
+      expect(sampleValue(samples, METRIC.labelOverflow, { metric: METRIC.tokenBudgetUsed })).toBe(
+        0,
+      );
+    });
+
+    it('stops collecting after shutdown', async () => {
+      metrics = service();
+      const provider = jest.fn(() => Promise.resolve([budget('t1', 'daily', 1)]));
+      metrics.setBudgetSnapshotProvider(provider);
+      metrics.onApplicationShutdown();
+      await scrape();
+      expect(provider).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('exemplars', () => {
+    let tracing: InMemoryTracing;
+    beforeAll(() => {
+      tracing = startInMemoryTracing({ LOG_LEVEL: 'silent' });
+    });
+    afterAll(() => tracing.stop());
+
+    it('attaches the current sampled trace id to duration observations in OpenMetrics', async () => {
+      const metrics = service({ ENABLE_TELEMETRY: 'true' });
+      const traceId = await withSpan('run', {}, (span) => {
+        metrics.recordLlmRequest({
+          model: 'sim-small',
+          status: 'success',
+          durationSeconds: 0.05,
+          promptTokens: 1,
+          completionTokens: 1,
+        });
+        metrics.recordToolCall({ toolName: 'calculator', success: true, durationSeconds: 0.002 });
+        metrics.recordAgentRun({
+          agentType: 'math_agent',
+          status: 'success',
+          durationSeconds: 0.3,
+          steps: 1,
+        });
+        return Promise.resolve(span?.spanContext().traceId);
+      });
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      const samples = await scrape('openmetrics');
+      for (const [name, le] of [
+        [METRIC.llmRequestDuration, '0.08'],
+        [METRIC.toolDuration, '0.005'],
+        [METRIC.agentRunDuration, '0.5'],
+      ]) {
+        const bucket = samplesOf(samples, `${name}_bucket`, { le });
+        expect(bucket).toHaveLength(1);
+        expect(bucket[0].exemplar?.labels).toEqual({ trace_id: traceId });
+      }
+    });
+
+    it('attaches no exemplar outside a span', async () => {
+      service().recordToolCall({ toolName: 'calculator', success: true, durationSeconds: 0.002 });
+      const samples = await scrape('openmetrics');
+      expect(
+        samplesOf(samples, `${METRIC.toolDuration}_bucket`).filter((s) => s.exemplar),
+      ).toHaveLength(0);
+    });
+  });
+});

@@ -1,0 +1,38 @@
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { currentRequestContext } from '../context/request-context';
+import { ATTR } from './gen-ai.attributes';
+
+/**
+ * Stamps the original's `tenant_id`, `user_id` and `agent_id` on every span
+ * of a request, from the request context. At start when they are already
+ * bound; again just before the span ends, because the auth guard and the
+ * runner bind them after the request's first spans have started.
+ */
+export class RequestAttributesSpanProcessor implements SpanProcessor {
+  onStart(span: Span, _parentContext: Context): void {
+    stamp(span);
+  }
+
+  onEnding(span: Span): void {
+    stamp(span);
+  }
+
+  onEnd(_span: ReadableSpan): void {}
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function stamp(span: Span): void {
+  const ctx = currentRequestContext();
+  if (!ctx) return;
+  if (ctx.tenantId !== undefined) span.setAttribute(ATTR.tenantId, ctx.tenantId);
+  if (ctx.userId !== undefined) span.setAttribute(ATTR.userId, ctx.userId);
+  if (ctx.agentId !== undefined) span.setAttribute(ATTR.agentId, ctx.agentId);
+}

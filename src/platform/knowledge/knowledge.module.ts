@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TenantsModule } from '../tenants';
+import { Document } from './document.entity';
+import { DocumentsController } from './documents.controller';
+import { KnowledgeService } from './knowledge.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Document]), TenantsModule],
+  controllers: [DocumentsController],
+  providers: [KnowledgeService],
+  exports: [KnowledgeService],
+})
+export class KnowledgeModule {}

@@ -1,0 +1,334 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { APP_CONFIG } from '../../config';
+import type { AppConfig } from '../../config';
+import { currentRequestContext } from '../../observability/context';
+import { MetricsService } from '../../observability/metrics';
+import { TraceLlmCall } from '../../observability/telemetry';
+import { resolveUsage } from './chat-usage';
+import { LlmNotConfiguredError, LlmRequestError } from './llm.types';
+import type { ChatRequest, ChatResponse, ToolCall } from './llm.types';
+
+/** How failed attempts are spaced. Overridable for tests through the LLM_RETRY_POLICY token. */
+export interface LlmRetryPolicy {
+  /** First backoff; doubles with each retry, with jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Longest Retry-After the client honours; a proxy asking for more gets this. */
+  maxRetryAfterMs: number;
+}
+
+export const LLM_RETRY_POLICY = Symbol('LLM_RETRY_POLICY');
+
+export const DEFAULT_LLM_RETRY_POLICY: LlmRetryPolicy = {
+  baseDelayMs: 250,
+  maxDelayMs: 4000,
+  maxRetryAfterMs: 10_000,
+};
+
+type AttemptFailure = { error: LlmRequestError; retryable: boolean; retryAfterMs?: number };
+
+const ERROR_DETAIL_MAX_CHARS = 200;
+
+/**
+ * The one adapter to the OpenAI-compatible proxy (LiteLLM, or the simulator).
+ * One chat() call is one logical model call: it may make several HTTP
+ * attempts (retries on 429/5xx/network/timeouts), but it is recorded once in
+ * the metrics and the log, with its total duration and the attempt count.
+ */
+@Injectable()
+export class LlmClient {
+  private readonly logger = new Logger(LlmClient.name);
+  private readonly retryPolicy: LlmRetryPolicy;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    @Optional() @Inject(LLM_RETRY_POLICY) retryPolicy?: LlmRetryPolicy,
+  ) {
+    this.retryPolicy = retryPolicy ?? DEFAULT_LLM_RETRY_POLICY;
+  }
+
+  /** True when LLM_PROXY_URL is set; without it chat() throws LlmNotConfiguredError. */
+  get configured(): boolean {
+    return this.config.llm.proxyUrl !== undefined;
+  }
+
+  /**
+   * Sends one chat-completions request, retrying transient failures.
+   * @throws LlmNotConfiguredError before any I/O when no proxy is configured
+   * @throws LlmRequestError once retries are exhausted or on a non-retryable answer
+   */
+  @TraceLlmCall()
+  async chat(request: ChatRequest): Promise<ChatResponse> {
+    const { proxyUrl, maxRetries } = this.config.llm;
+    if (proxyUrl === undefined) throw new LlmNotConfiguredError();
+    const started = performance.now();
+    const body = JSON.stringify({
+      model: request.model,
+      messages: request.messages,
+      ...(request.tools && request.tools.length > 0
+        ? { tools: request.tools, tool_choice: 'auto' }
+        : {}),
+    });
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const outcome = await this.attempt(`${proxyUrl}/v1/chat/completions`, body, request);
+      if (!('error' in outcome)) {
+        this.recordSuccess(request, outcome, started, attempts);
+        return outcome;
+      }
+      if (!outcome.retryable || attempts > maxRetries) {
+        this.recordFailure(request, outcome.error, started, attempts);
+        throw outcome.error;
+      }
+      await sleep(outcome.retryAfterMs ?? this.backoffMs(attempts));
+    }
+  }
+
+  private async attempt(
+    url: string,
+    body: string,
+    request: ChatRequest,
+  ): Promise<ChatResponse | AttemptFailure> {
+    const { timeoutMs } = this.config.llm;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      // The signal also bounds reading the body: a proxy that stalls mid-answer times out too.
+      const response = await fetch(url, { method: 'POST', headers: this.headers(), body, signal });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted) {
+        return {
+          error: new LlmRequestError(
+            `LLM proxy did not answer within ${timeoutMs} ms`,
+            'timeout',
+            undefined,
+            { cause: error },
+          ),
+          retryable: true,
+        };
+      }
+      return {
+        error: new LlmRequestError(
+          `LLM proxy unreachable: ${networkReason(error)}`,
+          'network',
+          undefined,
+          { cause: error },
+        ),
+        retryable: true,
+      };
+    }
+    if (status < 200 || status >= 300) {
+      const retryable = status === 429 || status >= 500;
+      return {
+        error: new LlmRequestError(
+          `LLM proxy answered ${status}${proxyErrorDetail(text)}`,
+          `http_${status}`,
+          status,
+        ),
+        retryable,
+        retryAfterMs: retryable ? this.retryAfterMs(retryAfter) : undefined,
+      };
+    }
+    try {
+      return parseCompletion(text, request);
+    } catch (error) {
+      // A malformed 2xx is a broken proxy, not a transient fault: retrying would repeat it.
+      return {
+        error: new LlmRequestError(
+          `LLM proxy sent an invalid response: ${(error as Error).message}`,
+          'invalid_response',
+          status,
+        ),
+        retryable: false,
+      };
+    }
+  }
+
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
+    if (this.config.llm.apiKey) headers.authorization = `Bearer ${this.config.llm.apiKey}`;
+    // Lets the proxy's logs be joined to ours; traceparent is added by the fetch instrumentation.
+    const requestId = currentRequestContext()?.requestId;
+    if (requestId) headers['x-request-id'] = requestId;
+    return headers;
+  }
+
+  /** Exponential backoff with "equal jitter": half fixed, half random, so retries spread out. */
+  private backoffMs(attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.retryPolicy;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private retryAfterMs(header: string | null): number | undefined {
+    if (header === null) return undefined;
+    let ms: number;
+    if (/^\d+(\.\d+)?$/.test(header.trim())) {
+      ms = Number(header.trim()) * 1000;
+    } else {
+      const date = Date.parse(header);
+      if (Number.isNaN(date)) return undefined;
+      ms = date - Date.now();
+    }
+    return Math.min(Math.max(0, ms), this.retryPolicy.maxRetryAfterMs);
+  }
+
+  private recordSuccess(
+    request: ChatRequest,
+    response: ChatResponse,
+    started: number,
+    attempts: number,
+  ): void {
+    const durationMs = performance.now() - started;
+    const { promptTokens, completionTokens, estimated } = response.usage;
+    // The requested model labels the metrics, so successes and failures of one model share a series.
+    this.metrics.recordLlmRequest({
+      model: request.model,
+      status: 'success',
+      durationSeconds: durationMs / 1000,
+      promptTokens,
+      completionTokens,
+    });
+    this.logger.log(
+      {
+        event: 'llm.request.completed',
+        model: request.model,
+        response_model: response.model,
+        status: 'success',
+        duration_ms: Math.round(durationMs),
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        usage_estimated: estimated,
+        finish_reason: response.finishReason,
+        attempts,
+      },
+      'LLM request completed',
+    );
+  }
+
+  private recordFailure(
+    request: ChatRequest,
+    error: LlmRequestError,
+    started: number,
+    attempts: number,
+  ): void {
+    const durationMs = performance.now() - started;
+    // A failed call reports no usage; counting guessed tokens here would inflate llm_tokens_total.
+    this.metrics.recordLlmRequest({
+      model: request.model,
+      status: 'error',
+      durationSeconds: durationMs / 1000,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    this.logger.warn(
+      {
+        event: 'llm.request.failed',
+        model: request.model,
+        status: 'error',
+        duration_ms: Math.round(durationMs),
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        attempts,
+        error_type: error.errorType,
+        http_status: error.status,
+      },
+      'LLM request failed',
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.message : 'unknown error';
+}
+
+/** The proxy's own error message (OpenAI/LiteLLM put it at error.message), shortened. */
+function proxyErrorDetail(text: string): string {
+  let detail: unknown;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string };
+    detail = typeof parsed.error === 'string' ? parsed.error : parsed.error?.message;
+  } catch {
+    return '';
+  }
+  if (typeof detail !== 'string' || detail === '') return '';
+  const short =
+    detail.length > ERROR_DETAIL_MAX_CHARS
+      ? `${detail.slice(0, ERROR_DETAIL_MAX_CHARS)}...`
+      : detail;
+  return `: ${short}`;
+}
+
+function parseCompletion(text: string, request: ChatRequest): ChatResponse {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error('body is not JSON');
+  }
+  if (typeof body !== 'object' || body === null) throw new Error('body is not an object');
+  const { id, model, choices, usage } = body as Record<string, unknown>;
+  const choice: unknown = Array.isArray(choices) ? choices[0] : undefined;
+  if (typeof choice !== 'object' || choice === null) throw new Error('no choices');
+  const { message, finish_reason } = choice as Record<string, unknown>;
+  if (typeof message !== 'object' || message === null) throw new Error('choice has no message');
+  const { content, tool_calls } = message as Record<string, unknown>;
+  if (content !== null && content !== undefined && typeof content !== 'string') {
+    throw new Error('message content is not text');
+  }
+  const toolCalls = parseToolCalls(tool_calls);
+  const parsedMessage: ChatResponse['message'] = {
+    role: 'assistant',
+    content: content ?? null,
+    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+  };
+  return {
+    id: typeof id === 'string' ? id : '',
+    model: typeof model === 'string' && model !== '' ? model : request.model,
+    message: parsedMessage,
+    finishReason:
+      typeof finish_reason === 'string'
+        ? finish_reason
+        : toolCalls.length > 0
+          ? 'tool_calls'
+          : 'stop',
+    usage: resolveUsage(usage, request, parsedMessage),
+  };
+}
+
+function parseToolCalls(raw: unknown): ToolCall[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new Error('tool_calls is not a list');
+  return raw.map((entry: unknown, index): ToolCall => {
+    const call = entry as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
+    if (typeof call?.function?.name !== 'string' || call.function.name === '') {
+      throw new Error(`tool call ${index} has no function name`);
+    }
+    const args = call.function.arguments;
+    return {
+      id: typeof call.id === 'string' && call.id !== '' ? call.id : `call_${index}`,
+      type: 'function',
+      function: {
+        name: call.function.name,
+        // Some providers send parsed objects; the agent loop expects the JSON text.
+        arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+      },
+    };
+  });
+}

@@ -1,0 +1,8 @@
+export { TenantsModule } from './tenants.module';
+export { TenantsService } from './tenants.service';
+export { TenantAuthGuard } from './tenant-auth.guard';
+export { CurrentTenant } from './current-tenant.decorator';
+export { TenantScopedRepository } from './tenant-scoped.repository';
+export type { TenantOwned } from './tenant-scoped.repository';
+export type { TenantAuth } from './tenant-auth.types';
+export { bigintAsNumber } from './tenant.entity';

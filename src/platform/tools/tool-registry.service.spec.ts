@@ -1,0 +1,242 @@
+import { Logger } from '@nestjs/common';
+import type { MetricsService } from '../../observability/metrics';
+import type { KnowledgeService } from '../knowledge/knowledge.service';
+import { CalculatorTool } from './calculator/calculator.tool';
+import { CurrentTimeTool } from './current-time/current-time.tool';
+import { KbSearchTool } from './kb-search/kb-search.tool';
+import { ToolRegistry } from './tool-registry.service';
+import { TOOL_NAMES, ToolContext } from './tool.types';
+
+const CONTEXT: ToolContext = {
+  tenantId: '11111111-1111-1111-1111-111111111111',
+  callId: 'call_abc',
+};
+
+function setup(search: jest.Mock = jest.fn().mockResolvedValue([])) {
+  const metrics = { recordToolCall: jest.fn() };
+  const knowledge = { search } as unknown as KnowledgeService;
+  const registry = new ToolRegistry(
+    metrics as unknown as MetricsService,
+    new CalculatorTool(),
+    new CurrentTimeTool(),
+    new KbSearchTool(knowledge),
+  );
+  return { registry, metrics, search };
+}
+
+describe(ToolRegistry.name, () => {
+  let logSpy: jest.SpyInstance;
+  let warnSpy: jest.SpyInstance;
+  let errorSpy: jest.SpyInstance;
+  beforeEach(() => {
+    logSpy = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    warnSpy = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    errorSpy = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    jest.useRealTimers();
+  });
+
+  it('registers exactly the tools of TOOL_NAMES', () => {
+    const { registry } = setup();
+    expect(registry.names().sort()).toEqual([...TOOL_NAMES].sort());
+    for (const name of TOOL_NAMES) expect(registry.get(name)?.name).toBe(name);
+    expect(registry.get('shell')).toBeUndefined();
+  });
+
+  it('builds OpenAI tool schemas in the requested order', () => {
+    const schemas = setup().registry.schemasFor(['kb_search', 'calculator']);
+    expect(schemas.map((schema) => schema.function.name)).toEqual(['kb_search', 'calculator']);
+    expect(schemas[1]).toEqual({
+      type: 'function',
+      function: {
+        name: 'calculator',
+        description: expect.any(String),
+        parameters: expect.objectContaining({ required: ['expression'] }),
+      },
+    });
+    expect(schemas[0].function.parameters).toMatchObject({
+      properties: { query: { type: 'string' }, limit: { type: 'integer' } },
+    });
+  });
+
+  it('refuses schemas for an unregistered tool', () => {
+    expect(() => setup().registry.schemasFor(['calculator', 'shell'])).toThrow(
+      'Unknown tool: shell',
+    );
+  });
+
+  it('runs a tool, records the call and logs it without the arguments', async () => {
+    const { registry, metrics } = setup();
+    const outcome = await registry.execute('calculator', '{"expression":"(2+3)*4"}', CONTEXT);
+    expect(outcome).toEqual({ result: '20', success: true });
+    expect(metrics.recordToolCall).toHaveBeenCalledWith({
+      toolName: 'calculator',
+      success: true,
+      durationSeconds: expect.any(Number),
+    });
+    expect(logSpy).toHaveBeenCalledWith(
+      {
+        event: 'tool.execute.completed',
+        tool_name: 'calculator',
+        success: true,
+        duration_ms: expect.any(Number),
+        tool_call_id: 'call_abc',
+      },
+      expect.any(String),
+    );
+    expect(JSON.stringify(logSpy.mock.calls)).not.toContain('(2+3)*4');
+  });
+
+  it.each([
+    ['not JSON', 'calculator', '{"expression":', 'Error: the arguments are not valid JSON'],
+    ['a JSON array', 'calculator', '[1]', 'Error: the arguments must be a JSON object'],
+    ['a missing argument', 'calculator', '{}', 'Error: "expression" must be a string'],
+    ['a ToolError', 'calculator', '{"expression":"1/0"}', 'Error: Division by zero'],
+    [
+      'hostile input',
+      'calculator',
+      '{"expression":"process.exit(1)"}',
+      'Error: Unexpected character',
+    ],
+    ['an unknown tool', 'shell', '{"cmd":"rm -rf /"}', 'Error: unknown tool "shell"'],
+  ])('turns %s into an error result instead of throwing', async (_case, name, args, message) => {
+    const { registry, metrics } = setup();
+    const outcome = await registry.execute(name, args, CONTEXT);
+    expect(outcome.success).toBe(false);
+    expect(outcome.result.startsWith(message)).toBe(true);
+    expect(metrics.recordToolCall).toHaveBeenCalledWith(
+      expect.objectContaining({ success: false }),
+    );
+    expect(warnSpy).toHaveBeenCalledWith(
+      expect.objectContaining({
+        event: 'tool.execute.failed',
+        success: false,
+        tool_call_id: 'call_abc',
+      }),
+      expect.any(String),
+    );
+  });
+
+  it('folds unknown tool names into one metric label', async () => {
+    const { registry, metrics } = setup();
+    await registry.execute('x'.repeat(500), '{}', CONTEXT);
+    expect(metrics.recordToolCall.mock.calls[0][0].toolName).toBe('_unknown');
+  });
+
+  it('hides internal error details from the model but logs them', async () => {
+    const search = jest.fn().mockRejectedValue(new Error('connect ECONNREFUSED 10.0.0.5:5432'));
+    const { registry } = setup(search);
+    const outcome = await registry.execute('kb_search', '{"query":"refunds"}', CONTEXT);
+    expect(outcome).toEqual({
+      result: 'Error: the kb_search tool failed unexpectedly; try again later',
+      success: false,
+    });
+    expect(errorSpy).toHaveBeenCalledWith(
+      expect.objectContaining({ event: 'tool.execute.crashed', tool_name: 'kb_search' }),
+      expect.any(String),
+    );
+  });
+
+  it('treats empty arguments as an empty object', async () => {
+    jest.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z') });
+    const outcome = await setup().registry.execute('current_time', '', CONTEXT);
+    expect(outcome).toEqual({ result: '2026-03-01T12:00:00Z (UTC)', success: true });
+  });
+
+  describe('kb_search', () => {
+    it("searches the calling tenant's documents with the default limit", async () => {
+      const search = jest.fn().mockResolvedValue([
+        { id: 'd1', title: 'Refunds', snippet: 'Refunds take **five**\n business days', rank: 0.5 },
+        { id: 'd2', title: 'Shipping', snippet: 'Ships in two days', rank: 0.1 },
+      ]);
+      const outcome = await setup(search).registry.execute(
+        'kb_search',
+        '{"query":"refunds"}',
+        CONTEXT,
+      );
+      expect(search).toHaveBeenCalledWith(CONTEXT.tenantId, 'refunds', 5);
+      expect(outcome).toEqual({
+        result: '1. Refunds: Refunds take **five** business days\n2. Shipping: Ships in two days',
+        success: true,
+      });
+    });
+
+    it('ignores a tenant named in the arguments', async () => {
+      const { registry, search } = setup();
+      const outcome = await registry.execute(
+        'kb_search',
+        '{"query":"x","tenant_id":"22222222-2222-2222-2222-222222222222"}',
+        CONTEXT,
+      );
+      expect(outcome.success).toBe(true);
+      expect(search).toHaveBeenCalledWith(CONTEXT.tenantId, 'x', 5);
+    });
+
+    it('says so when nothing matched', async () => {
+      const outcome = await setup().registry.execute(
+        'kb_search',
+        '{"query":"x","limit":20}',
+        CONTEXT,
+      );
+      expect(outcome).toEqual({ result: 'No documents matched.', success: true });
+    });
+
+    it.each([
+      ['{"query":""}', '"query" must be a non-empty string'],
+      ['{"query":42}', '"query" must be a non-empty string'],
+      [JSON.stringify({ query: 'q'.repeat(501) }), '"query" is too long (at most 500 characters)'],
+      ['{"query":"x","limit":0}', '"limit" must be an integer from 1 to 20'],
+      ['{"query":"x","limit":21}', '"limit" must be an integer from 1 to 20'],
+      ['{"query":"x","limit":2.5}', '"limit" must be an integer from 1 to 20'],
+      ['{"query":"x","limit":"5"}', '"limit" must be an integer from 1 to 20'],
+    ])('rejects %s', async (args, message) => {
+      const { registry, search } = setup();
+      const outcome = await registry.execute('kb_search', args, CONTEXT);
+      expect(outcome).toEqual({ result: `Error: ${message}`, success: false });
+      expect(search).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('current_time', () => {
+    beforeEach(() => {
+      jest.useFakeTimers({ now: new Date('2026-07-01T10:30:15.250Z') });
+    });
+
+    it.each([
+      ['{}', '2026-07-01T10:30:15Z (UTC)'],
+      ['{"timezone":"UTC"}', '2026-07-01T10:30:15Z (UTC)'],
+      ['{"timezone":"Europe/Paris"}', '2026-07-01T12:30:15+02:00 (Europe/Paris)'],
+      ['{"timezone":"America/New_York"}', '2026-07-01T06:30:15-04:00 (America/New_York)'],
+      ['{"timezone":"Asia/Kolkata"}', '2026-07-01T16:00:15+05:30 (Asia/Kolkata)'],
+      ['{"timezone":"europe/paris"}', '2026-07-01T12:30:15+02:00 (europe/paris)'],
+    ])('answers %s with %s', async (args, expected) => {
+      expect(await setup().registry.execute('current_time', args, CONTEXT)).toEqual({
+        result: expected,
+        success: true,
+      });
+    });
+
+    it('follows daylight saving time', async () => {
+      jest.setSystemTime(new Date('2026-01-15T10:00:00Z'));
+      const outcome = await setup().registry.execute(
+        'current_time',
+        '{"timezone":"Europe/Paris"}',
+        CONTEXT,
+      );
+      expect(outcome.result).toBe('2026-01-15T11:00:00+01:00 (Europe/Paris)');
+    });
+
+    it.each([
+      ['{"timezone":"Mars/Olympus"}', 'Unknown time zone "Mars/Olympus"'],
+      ['{"timezone":"../../etc/passwd"}', 'Unknown time zone'],
+      ['{"timezone":42}', '"timezone" must be a string'],
+    ])('rejects %s, naming the problem', async (args, message) => {
+      const outcome = await setup().registry.execute('current_time', args, CONTEXT);
+      expect(outcome.success).toBe(false);
+      expect(outcome.result).toContain(message);
+      expect(outcome.result).toContain('IANA');
+    });
+  });
+});

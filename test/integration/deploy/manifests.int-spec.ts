@@ -1,0 +1,380 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { METRIC } from '../../../src/observability/metrics/metric-names';
+import {
+  dashboardPanels,
+  dashboardQueries,
+  DEPLOY,
+  PROMETHEUS_JOB,
+  readDashboard,
+  readText,
+  readYaml,
+  readYamlDocuments,
+  REPO_ROOT,
+  type Doc,
+} from '../../helpers/deploy-artefacts';
+import { metricFamilyOf, parsePromql, substituteGrafanaVariables } from '../../helpers/promql';
+
+/** A tag that names a version: not `latest`, not a moving branch, has a digit. */
+function expectPinned(image: string): void {
+  const tag = /:([^:/@]+)$/.exec(image)?.[1] ?? '';
+  expect({ image, pinned: /\d/.test(tag) && !/^(latest|main|master|stable)$/.test(tag) }).toEqual({
+    image,
+    pinned: true,
+  });
+}
+
+const SPEC_METRICS = new Set<string>(Object.values(METRIC));
+/** prom-client's default process and Node.js metrics used by the dashboard, plus Prometheus' own `up`. */
+const RUNTIME_METRICS = new Set([
+  'up',
+  'process_resident_memory_bytes',
+  'nodejs_heap_size_used_bytes',
+  'nodejs_eventloop_lag_p99_seconds',
+]);
+
+describe('deployment manifests', () => {
+  describe('OpenTelemetry Collector', () => {
+    const config = readYaml<Record<string, Doc>>(DEPLOY.collectorConfig);
+
+    it('receives OTLP over gRPC and HTTP on all interfaces', () => {
+      expect(config.receivers.otlp.protocols).toEqual({
+        grpc: { endpoint: '0.0.0.0:4317' },
+        http: { endpoint: '0.0.0.0:4318' },
+      });
+    });
+
+    it('limits memory before batching, and exports OTLP (the removed jaeger exporter is gone, SPEC 10.3)', () => {
+      const traces = config.service.pipelines.traces;
+      expect(traces.receivers).toEqual(['otlp']);
+      expect(traces.processors).toEqual(['memory_limiter', 'batch']);
+      expect(config.processors.memory_limiter).toMatchObject({
+        check_interval: expect.any(String),
+      });
+      expect(
+        traces.exporters.every((name: string) => name === 'otlp' || name.startsWith('otlp/')),
+      ).toBe(true);
+      expect(Object.keys(config.exporters).some((name) => name.startsWith('jaeger'))).toBe(false);
+    });
+
+    it('serves the health_check extension', () => {
+      expect(config.service.extensions).toEqual(['health_check']);
+      expect(config.extensions.health_check.endpoint).toBe('0.0.0.0:13133');
+    });
+
+    describe('Kubernetes manifests', () => {
+      const documents = readYamlDocuments<Record<string, Doc>>(DEPLOY.collectorManifests);
+      const byKind = (kind: string) => documents.find((document) => document.kind === kind);
+
+      it('are a ConfigMap, a Deployment and a Service', () => {
+        expect(documents.map((document) => document.kind)).toEqual([
+          'ConfigMap',
+          'Deployment',
+          'Service',
+        ]);
+      });
+
+      it('carry the same collector configuration as deploy/otel-collector', () => {
+        const embedded = byKind('ConfigMap')?.data['otel-collector-config.yaml'] as string;
+        expect(embedded).toBe(readText(DEPLOY.collectorConfig));
+      });
+
+      it('pin the image, set resources, probe the health_check port, and mount the configuration', () => {
+        const pod = byKind('Deployment')?.spec.template.spec;
+        const container = pod.containers[0];
+        expectPinned(container.image);
+        expect(container.image).toMatch(/^otel\/opentelemetry-collector-contrib:/);
+        expect(container.resources).toEqual({
+          requests: { cpu: expect.anything(), memory: expect.anything() },
+          limits: { cpu: expect.anything(), memory: expect.anything() },
+        });
+        expect(container.readinessProbe.httpGet.port).toBe('health');
+        expect(container.livenessProbe.httpGet.port).toBe('health');
+        const health = container.ports.find((port: { name: string }) => port.name === 'health');
+        expect(health.containerPort).toBe(13133);
+        const mount = container.volumeMounts[0];
+        expect(container.args).toEqual([`--config=${mount.mountPath}/otel-collector-config.yaml`]);
+        expect(pod.volumes[0].configMap.name).toBe(byKind('ConfigMap')?.metadata.name);
+        expect(pod.securityContext.runAsNonRoot).toBe(true);
+      });
+
+      it('expose OTLP gRPC and HTTP through the Service the chart points at by default', () => {
+        const service = byKind('Service');
+        expect(service?.metadata.name).toBe('opentelemetry-collector');
+        expect(service?.spec.ports.map((port: { port: number }) => port.port)).toEqual([
+          4317, 4318,
+        ]);
+        const values = readYaml(join(DEPLOY.chart, 'values.yaml'));
+        expect(values.config.otlpEndpoint).toBe('http://opentelemetry-collector:4317');
+      });
+    });
+  });
+
+  describe('docker-compose.yml', () => {
+    const compose = readYaml<{ services: Record<string, Record<string, Doc>> }>(DEPLOY.compose);
+    const composeDir = dirname(DEPLOY.compose);
+
+    it('runs the whole local stack', () => {
+      expect(Object.keys(compose.services).sort()).toEqual(
+        [
+          'api',
+          'grafana',
+          'jaeger',
+          'litellm',
+          'llm-sim',
+          'otel-collector',
+          'postgres',
+          'prometheus',
+          'redis',
+        ].sort(),
+      );
+    });
+
+    it('pins every image', () => {
+      for (const service of Object.values(compose.services)) expectPinned(service.image as string);
+    });
+
+    it('mounts files that exist', () => {
+      for (const service of Object.values(compose.services)) {
+        for (const volume of (service.volumes ?? []) as string[]) {
+          const source = volume.split(':')[0] ?? '';
+          if (source.startsWith('.'))
+            expect({ volume, exists: existsSync(resolve(composeDir, source)) }).toEqual({
+              volume,
+              exists: true,
+            });
+        }
+      }
+      expect(
+        existsSync(
+          resolve(
+            composeDir,
+            compose.services.api?.build.context,
+            compose.services.api?.build.dockerfile,
+          ),
+        ),
+      ).toBe(true);
+    });
+
+    it('gives Prometheus the scrape config and the alert rules, and scrapes the api service on its port', () => {
+      const prometheus = compose.services.prometheus ?? {};
+      expect(prometheus.volumes).toEqual(
+        expect.arrayContaining([
+          './prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+          './prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+        ]),
+      );
+      const scrape = readYaml(DEPLOY.prometheusConfig).scrape_configs[0];
+      expect(scrape.static_configs[0].targets).toEqual([
+        `api:${compose.services.api?.environment.PORT}`,
+      ]);
+    });
+
+    it('provisions Grafana with the data source and the dashboard folder the provider reads', () => {
+      const grafana = compose.services.grafana ?? {};
+      const provider = readYaml(DEPLOY.grafanaDashboards).providers[0];
+      expect(grafana.volumes).toEqual(
+        expect.arrayContaining([
+          './grafana/provisioning:/etc/grafana/provisioning:ro',
+          `./grafana/dashboards:${provider.options.path}:ro`,
+        ]),
+      );
+      const datasource = readYaml(DEPLOY.grafanaDatasources).datasources[0];
+      expect(datasource).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
+    });
+
+    it('wires the app to the services of the stack with variables the app understands', () => {
+      const known = new Set(
+        [
+          ...readText(join(REPO_ROOT, 'src/config/load-config.ts')).matchAll(
+            /read\.\w+\(\s*'([A-Z][A-Z0-9_]*)'/g,
+          ),
+        ].map((m) => m[1]),
+      );
+      const env = compose.services.api?.environment as Record<string, string>;
+      expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
+      expect(env).toMatchObject({
+        DATABASE_URL: expect.stringMatching(/@postgres:5432\//),
+        REDIS_URL: 'redis://redis:6379',
+        LLM_PROXY_URL: 'http://litellm:4000',
+        LLM_PROXY_HEALTH_PATH: '/health/liveliness',
+        OTLP_ENDPOINT: 'http://otel-collector:4317',
+        ENABLE_TELEMETRY: 'true',
+      });
+      expect(compose.services['otel-collector']?.environment.JAEGER_OTLP_ENDPOINT).toBe(
+        'jaeger:4317',
+      );
+      const litellm = readYaml(DEPLOY.litellmConfig);
+      const simulated = litellm.model_list.find(
+        (model: { model_name: string }) => model.model_name === 'simulated',
+      );
+      expect(simulated.litellm_params.api_base).toBe('http://llm-sim:4010/v1');
+      expect(compose.services['llm-sim']?.command).toEqual(
+        expect.arrayContaining(['--port', '4010', '--host', '0.0.0.0']),
+      );
+    });
+  });
+
+  describe('Dockerfile', () => {
+    const dockerfile = readText(DEPLOY.dockerfile);
+    const instructions = dockerfile
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
+
+    it('builds in several stages from a pinned Node 24 slim image, the version development and CI use', () => {
+      expect(instructions.filter((line) => line.startsWith('FROM ')).length).toBeGreaterThanOrEqual(
+        2,
+      );
+      const base = /^ARG NODE_IMAGE=(node:(\d+\.\d+\.\d+)-[a-z]+-slim)$/m.exec(dockerfile);
+      expect(base?.[2]).toMatch(/^24\./);
+      const useNode = /_eap_node_version="([^"]+)"/.exec(
+        readText(join(REPO_ROOT, 'scripts/use-node.sh')),
+      );
+      expect(base?.[2]).toBe(useNode?.[1]);
+      expect(
+        instructions
+          .filter((line) => line.startsWith('FROM '))
+          .every((line) => line.startsWith('FROM ${NODE_IMAGE}')),
+      ).toBe(true);
+    });
+
+    it('installs production dependencies only into the runtime image and builds with npm run build', () => {
+      expect(dockerfile).toMatch(/RUN npm ci --omit=dev/);
+      expect(dockerfile).toMatch(/RUN npm run build/);
+      const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+      expect(runtime).toMatch(/COPY --from=deps \/app\/node_modules/);
+      expect(runtime).not.toMatch(/npm ci(?! --omit=dev)/);
+    });
+
+    it('runs as a numeric non-root user with telemetry preloaded, exactly as npm run start:prod does', () => {
+      const runtime = instructions.slice(
+        instructions.findLastIndex((line) => line.startsWith('FROM ')),
+      );
+      const user = runtime.find((line) => line.startsWith('USER '));
+      expect(user).toMatch(/^USER [1-9]\d*(:\d+)?$/);
+      const cmd = runtime.find((line) => line.startsWith('CMD '));
+      const argv = JSON.parse(cmd?.slice(4) ?? '[]') as string[];
+      const pkg = JSON.parse(readText(join(REPO_ROOT, 'package.json'))) as {
+        scripts: Record<string, string>;
+      };
+      expect(argv.join(' ')).toBe(pkg.scripts['start:prod']);
+      expect(argv.join(' ')).toBe(
+        'node --enable-source-maps --require ./dist/src/instrumentation.js dist/src/main.js',
+      );
+      expect(runtime).toContain('EXPOSE 8000');
+    });
+
+    it('keeps dependencies, build output, secrets and git out of the build context', () => {
+      const ignored = readText(DEPLOY.dockerignore).split('\n');
+      expect(ignored).toEqual(
+        expect.arrayContaining(['node_modules', 'dist', '.git', '.env', '.tools', 'data']),
+      );
+    });
+  });
+
+  describe('Grafana dashboard', () => {
+    const dashboard = readDashboard();
+    const panels = dashboardPanels(dashboard).filter((panel) => panel.type !== 'row');
+    const queries = dashboardQueries(dashboard);
+    const variables = new Map(
+      dashboard.templating.list.map((variable) => [variable.name as string, variable]),
+    );
+    const substituted = (expr: string) => substituteGrafanaVariables(expr, { tenant_id: '.+' });
+
+    it('has a data source variable and a multi-select tenant_id variable', () => {
+      expect(variables.get('datasource')).toMatchObject({
+        type: 'datasource',
+        query: 'prometheus',
+      });
+      expect(variables.get('tenant_id')).toMatchObject({
+        type: 'query',
+        multi: true,
+        includeAll: true,
+        datasource: { uid: '${datasource}' },
+      });
+      for (const panel of panels)
+        expect({ panel: panel.title, ds: (panel as Doc).datasource?.uid }).toEqual({
+          panel: panel.title,
+          ds: '${datasource}',
+        });
+    });
+
+    it("has every panel of the original's list", () => {
+      const titles = panels.map((panel) => panel.title).join('\n');
+      for (const wanted of [
+        /^Request rate$/m,
+        /^Error rate/m,
+        /^Latency P50 \/ P95 \/ P99/m,
+        /^Active connections and agent runs$/m,
+        /^LLM tokens/m,
+        /^LLM latency/m,
+        /^Token budget remaining per tenant$/m,
+        /^Cost per hour/m,
+        /^Agent runs by status$/m,
+        /^Tool call rate$/m,
+        /^Tool success rate$/m,
+      ]) {
+        expect(titles).toMatch(wanted);
+      }
+    });
+
+    it('filters the budget panels by tenant_id', () => {
+      const budget = queries.filter((query) =>
+        /token_budget_(remaining|used_total|limit)/.test(query.expr),
+      );
+      expect(budget.length).toBeGreaterThanOrEqual(2);
+      for (const query of budget) expect(query.expr).toContain('tenant_id=~"$tenant_id"');
+    });
+
+    it('computes cost per hour from llm_cost_usd_total and latency percentiles with sum by (le)', () => {
+      expect(queries.find((query) => query.panelTitle.startsWith('Cost per hour'))?.expr).toMatch(
+        /^sum by \(model\) \(rate\(llm_cost_usd_total\{[^}]*\}\[\$__rate_interval\]\)\) \* 3600$/,
+      );
+      const latency = queries.filter((query) => query.panelTitle.startsWith('Latency P50'));
+      expect(
+        latency.map(
+          (query) =>
+            /^histogram_quantile\((0\.\d+), sum by \(le\) \(rate\(http_request_duration_seconds_bucket/.exec(
+              query.expr,
+            )?.[1],
+        ),
+      ).toEqual(['0.5', '0.95', '0.99']);
+    });
+
+    it.each(queries.map((query) => [query.where, query.expr] as const))(
+      '%s parses offline and uses only metrics the app exports',
+      (_where, expr) => {
+        const parsed = parsePromql(substituted(expr));
+        expect(parsed.errors).toEqual([]);
+        expect(parsed.metricNames.length).toBeGreaterThan(0);
+        for (const selector of parsed.selectors)
+          expect(selector).toContain(`job="${PROMETHEUS_JOB}"`);
+        for (const name of parsed.metricNames) {
+          expect({
+            name,
+            known: SPEC_METRICS.has(metricFamilyOf(name)) || RUNTIME_METRICS.has(name),
+          }).toEqual({ name, known: true });
+        }
+      },
+    );
+
+    it('shows every metric of SPEC section 5 somewhere', () => {
+      const used = new Set(
+        queries.flatMap((query) =>
+          parsePromql(substituted(query.expr)).metricNames.map(metricFamilyOf),
+        ),
+      );
+      expect(Object.values(METRIC).filter((metric) => !used.has(metric))).toEqual([]);
+    });
+
+    it('the offline parser reports a broken expression (so the check above can fail)', () => {
+      expect(parsePromql('sum(rate(http_requests_total[5m])').errors).not.toEqual([]);
+      expect(parsePromql('sum by (le) (rate(x_bucket[5m])) >').errors).not.toEqual([]);
+    });
+
+    it('refuses to substitute a Grafana variable it does not know', () => {
+      expect(() => substituteGrafanaVariables('up{job=~"$nope"}', {})).toThrow(/\$nope/);
+    });
+  });
+});

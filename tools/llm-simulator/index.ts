@@ -1,0 +1,9 @@
+export { startLlmSimulator, validateBehaviour } from './llm-simulator';
+export type {
+  LlmSimulator,
+  LlmSimulatorBehaviour,
+  LlmSimulatorOptions,
+  RecordedRequest,
+} from './llm-simulator';
+export { scriptAnswer } from './scripted-model';
+export type { ScriptedAnswer } from './scripted-model';
