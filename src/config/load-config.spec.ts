@@ -74,6 +74,24 @@ describe(loadConfig.name, () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('falls back to the standard OTEL_EXPORTER_OTLP_* endpoints when OTLP_ENDPOINT is unset', () => {
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' }).telemetry.otlpEndpoint,
+    ).toBe('http://collector:4317');
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4317',
+      }).telemetry.otlpEndpoint,
+    ).toBe('http://traces:4317');
+    expect(
+      loadConfig({
+        OTLP_ENDPOINT: 'http://mine:4317',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+      }).telemetry.otlpEndpoint,
+    ).toBe('http://mine:4317');
+  });
+
   it('rejects a management port equal to the API port', () => {
     expect(errorOf({ PORT: '9000', MANAGEMENT_PORT: '9000' }).variable).toBe('MANAGEMENT_PORT');
   });

@@ -148,7 +148,12 @@ export function loadConfig(env: Env): AppConfig {
     },
     telemetry: {
       enabled: read.bool('ENABLE_TELEMETRY', false),
-      otlpEndpoint: read.url('OTLP_ENDPOINT', ['http', 'https']) ?? 'http://localhost:4317',
+      // OTLP_ENDPOINT (the original's name) first, then the standard OpenTelemetry variables.
+      otlpEndpoint:
+        read.url('OTLP_ENDPOINT', ['http', 'https']) ??
+        read.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http', 'https']) ??
+        read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']) ??
+        'http://localhost:4317',
       sampleRatio: read.ratio('TRACE_SAMPLE_RATIO', 1),
       serviceName: read.string('OTEL_SERVICE_NAME', 'enterprise-agent-platform'),
       captureMessageContent: read.bool('OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', false),

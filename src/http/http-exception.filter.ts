@@ -9,6 +9,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { currentRequestContext } from '../observability/context';
+import { isDatabaseUnavailableError } from '../database/database-errors';
 
 export interface ErrorBody {
   statusCode: number;
@@ -32,7 +33,20 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const body = toErrorBody(exception, currentRequestContext()?.requestId);
-    if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
+    if (
+      body.statusCode === HttpStatus.SERVICE_UNAVAILABLE &&
+      isDatabaseUnavailableError(exception)
+    ) {
+      // An outage, not a bug: one short line without the stack, the health probe tells the rest.
+      this.logger.warn(
+        {
+          event: 'database.unavailable',
+          error: (exception as Error).message,
+          route: request.routeOptions?.url,
+        },
+        'Database unavailable',
+      );
+    } else if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
       this.logger.error(
         { event: 'http.request.failed', err: exception, route: request.routeOptions?.url },
         'Unhandled error',
@@ -65,6 +79,15 @@ export function toErrorBody(exception: unknown, requestId: string | undefined): 
     if (typeof response === 'object' && response !== null && 'run' in response)
       body.run = response.run;
     return body;
+  }
+  if (isDatabaseUnavailableError(exception)) {
+    // A dropped or refused database connection is transient: 503 tells the client to retry.
+    return {
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: reasonPhrase(HttpStatus.SERVICE_UNAVAILABLE),
+      message: 'The database is unavailable; try again shortly',
+      request_id: requestId,
+    };
   }
   const fastifyStatus = fastifyErrorStatus(exception);
   if (fastifyStatus !== undefined) {

@@ -16,6 +16,7 @@ class TelemetryShutdown implements OnApplicationShutdown {
  * (src/instrumentation.ts); this module provides nestjs-otel's TraceService
  * (its @Span decorator needs no provider) and flushes spans on shutdown.
  * Domain code uses the decorators and withSpan exported beside it.
+ * Global, like the other pillars, so any provider can inject TraceService.
  *
  * nestjs-otel's OpenTelemetryModule is not imported on purpose: it applies a
  * wide-event middleware to every route, measured at about a fifth of the
@@ -26,6 +27,7 @@ export class TelemetryModule {
   static forRoot(_config: AppConfig): DynamicModule {
     return {
       module: TelemetryModule,
+      global: true,
       providers: [TelemetryShutdown, TraceService],
       exports: [TraceService],
     };

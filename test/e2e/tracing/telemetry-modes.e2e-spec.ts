@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { startLlmSimulator } from '../../../tools/llm-simulator';
 import type { LlmSimulator } from '../../../tools/llm-simulator';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
@@ -90,6 +92,24 @@ describe('telemetry modes of the built app', () => {
     expect(app.jsonLogs().some((line) => String(line.event).startsWith('telemetry.'))).toBe(false);
   });
 
+  it('leaves an invalid configuration to main.ts: one clear line and exit code 78, no stack from the preload', () => {
+    const { NODE_OPTIONS: _jestOnly, ...env } = process.env;
+    const result = spawnSync(
+      process.execPath,
+      ['--require', './dist/src/instrumentation.js', 'dist/src/main.js'],
+      {
+        cwd: resolve(__dirname, '../../..'),
+        env: { ...env, ENABLE_TELEMETRY: 'maybe' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(result.status).toBe(78);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining('Invalid configuration: ENABLE_TELEMETRY'),
+    ]);
+  });
+
   it('warns when an instrumented module was loaded before the SDK started', async () => {
     app = await spawnApp(baseEnv({ ENABLE_TELEMETRY: 'true' }), { nodeArgs: ['--require', 'pg'] });
     const warning = await app.waitForLog((line) => line.event === 'telemetry.late_start');
@@ -121,7 +141,7 @@ describe('telemetry modes of the built app', () => {
         baseEnv({
           ENABLE_TELEMETRY: 'true',
           OTLP_ENDPOINT: `http://127.0.0.1:${proxy.port}`,
-          OTEL_BSP_MAX_QUEUE_SIZE: '20',
+          OTEL_BSP_MAX_QUEUE_SIZE: '10',
           OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '5',
           OTEL_BSP_SCHEDULE_DELAY: '10',
         }),

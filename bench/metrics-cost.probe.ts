@@ -1,0 +1,52 @@
+// Forked by run.ts before any app runs, so nothing else competes for the CPU:
+// prom-client's registry is global, and the measurement needs a process of its own.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { measureMetricsCost, renderMetrics } from '../src/observability/metrics';
+import type { MetricsProbeResult } from './bench-report';
+
+async function probe(tenants: number): Promise<MetricsProbeResult> {
+  const text = await measureMetricsCost({ tenants, format: 'prometheus' });
+  // Same registry (the tenants are still there): the OpenMetrics render adds exemplar handling.
+  const open = await measureMetricsCost({ tenants, format: 'openmetrics', requests: 1000 });
+
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  await sleep(1000);
+  histogram.disable();
+  const idleP99 = histogram.percentile(99) / 1e6;
+
+  histogram.reset();
+  histogram.enable();
+  const renders: number[] = [];
+  const end = performance.now() + 3000;
+  while (performance.now() < end) {
+    const renderStarted = performance.now();
+    await renderMetrics('prometheus');
+    renders.push(performance.now() - renderStarted);
+    // Yield between scrapes as an HTTP server would between requests.
+    await nextTurn();
+  }
+  histogram.disable();
+
+  return {
+    tenants,
+    renderMs: text.renderMs,
+    renderOpenMetricsMs: open.renderMs,
+    renderLines: text.renderLines,
+    recordRequestMicros: text.recordRequestMicros,
+    idleLoopDelayP99Ms: idleP99,
+    scrapeLoopDelayP99Ms: histogram.percentile(99) / 1e6,
+    scrapeLoopDelayMaxMs: histogram.max / 1e6,
+    scrapesInLoop: renders.length,
+    scrapeLoopRenderP99Ms: renders.sort((a, b) => a - b)[Math.floor(renders.length * 0.99)] ?? NaN,
+  };
+}
+
+probe(Number(process.argv[2] ?? 1000)).then(
+  (result) => process.send?.(result, () => process.exit(0)),
+  (error: unknown) => {
+    process.stderr.write(`metrics probe failed: ${String(error)}\n`);
+    process.exit(1);
+  },
+);
