@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
+import { handleClientError } from './http/client-error.handler';
 import { registerRequestContext } from './observability/context';
 import {
   createFrameworkErrorHandler,
@@ -10,6 +11,7 @@ import {
   registerAccessLog,
   RootLogger,
 } from './observability/logging';
+import { registerDrainHooks, ShutdownState } from './observability/health';
 import { registerHttpMetrics } from './observability/metrics';
 import { registerHttpServerTracing } from './observability/telemetry';
 
@@ -33,6 +35,7 @@ export async function createApp(
     genReqId: () => '',
     return503OnClosing: false,
     frameworkErrors: createFrameworkErrorHandler(logger),
+    clientErrorHandler: handleClientError,
   });
   registerRequestContext(adapter.getInstance());
   registerAccessLog(adapter.getInstance(), logger);
@@ -48,6 +51,8 @@ export async function createApp(
     // too (with bufferLogs, Nest would flush the buffer to its console logger on failure).
     { logger: createNestLogger(logger), abortOnError: false },
   );
+  // Added before listen() registers the routes, so it covers them all.
+  registerDrainHooks(adapter.getInstance(), app.get(ShutdownState));
   // No enableShutdownHooks(): it would close at the first signal, without the readiness drain.
   // main.ts installs enableGracefulShutdown (src/observability/health) instead.
   return app;

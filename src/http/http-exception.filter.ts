@@ -33,10 +33,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const body = toErrorBody(exception, currentRequestContext()?.requestId);
-    if (
-      body.statusCode === HttpStatus.SERVICE_UNAVAILABLE &&
-      isDatabaseUnavailableError(exception)
-    ) {
+    if (!(exception instanceof HttpException) && isDatabaseUnavailableError(exception)) {
       // An outage, not a bug: one short line without the stack, the health probe tells the rest.
       this.logger.warn(
         {

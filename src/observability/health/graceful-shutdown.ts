@@ -1,5 +1,6 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
+import { LOG_EVENTS } from '../logging';
 import { SHUTDOWN_CLOSE_BOUND_MS } from './health.constants';
 import { ShutdownState } from './shutdown-state';
 
@@ -41,13 +42,13 @@ export function enableGracefulShutdown(
     startedAt = performance.now();
     app.get(ShutdownState).startDraining();
     logger.log(
-      { event: 'app.shutdown', phase: 'draining', signal, drain_ms: drainMs },
+      { event: LOG_EVENTS.appShutdown, phase: 'draining', signal, drain_ms: drainMs },
       'Shutdown requested: readiness reports 503 while the listener drains',
     );
     const bound = setTimeout(() => {
       logger.error(
         {
-          event: 'app.shutdown',
+          event: LOG_EVENTS.appShutdown,
           phase: 'forced',
           reason: 'timeout',
           bound_ms: drainMs + closeBoundMs,
@@ -58,7 +59,7 @@ export function enableGracefulShutdown(
     }, drainMs + closeBoundMs);
     await delay(drainMs);
     logger.log(
-      { event: 'app.shutdown', phase: 'closing' },
+      { event: LOG_EVENTS.appShutdown, phase: 'closing' },
       'Drain over: closing the listener and waiting for in-flight requests',
     );
     try {
@@ -66,7 +67,7 @@ export function enableGracefulShutdown(
     } catch (error) {
       clearTimeout(bound);
       logger.error(
-        { event: 'app.shutdown', phase: 'forced', reason: 'close failed', err: error },
+        { event: LOG_EVENTS.appShutdown, phase: 'forced', reason: 'close failed', err: error },
         'Shutdown failed',
       );
       exit(1);
@@ -75,7 +76,7 @@ export function enableGracefulShutdown(
     clearTimeout(bound);
     logger.log(
       {
-        event: 'app.shutdown',
+        event: LOG_EVENTS.appShutdown,
         phase: 'closed',
         duration_ms: Math.round(performance.now() - startedAt),
       },
@@ -87,7 +88,7 @@ export function enableGracefulShutdown(
   const onSignal = (signal: NodeJS.Signals): void => {
     if (startedAt !== undefined) {
       logger.error(
-        { event: 'app.shutdown', phase: 'forced', reason: 'second signal', signal },
+        { event: LOG_EVENTS.appShutdown, phase: 'forced', reason: 'second signal', signal },
         'Second signal during shutdown: exiting now',
       );
       exit(1);

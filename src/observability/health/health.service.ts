@@ -1,8 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { MetricsService } from '../metrics';
+import { BACKGROUND_CHECK_INTERVAL_MS, HEALTH_LOG_EVENTS } from './health.constants';
 import { scrub } from './health-failure';
 import { HealthResultCache } from './health-result.cache';
 import type { ComponentReport, HealthComponent, HealthReport, HealthStatus } from './health.types';
@@ -17,14 +23,16 @@ import { ShutdownState } from './shutdown-state';
  * Evaluates the configured components (SPEC section 8): in parallel, each
  * bounded by its indicator's timeout, each result shared by concurrent probes
  * and reused for a short period. Every real evaluation updates
- * health_component_up and health_check_duration_seconds.
+ * health_component_up and health_check_duration_seconds; a background
+ * evaluation keeps them fresh when nobody calls /health.
  */
 @Injectable()
-export class HealthService {
+export class HealthService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Health');
   private readonly indicators: readonly ComponentIndicator[];
   private readonly cache = new HealthResultCache<HealthComponent, ComponentReport>();
   private readonly lastUp = new Map<HealthComponent, boolean>();
+  private background: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -35,6 +43,18 @@ export class HealthService {
     disk: DiskSpaceHealthIndicator,
   ) {
     this.indicators = [database, redis, llmProxy, disk].filter((indicator) => indicator.configured);
+  }
+
+  onApplicationBootstrap(): void {
+    this.background = setInterval(() => {
+      this.details().catch(() => undefined);
+    }, BACKGROUND_CHECK_INTERVAL_MS);
+    this.background.unref();
+  }
+
+  /** Before the connections close: a check then would only report the shutdown as an outage. */
+  beforeApplicationShutdown(): void {
+    clearInterval(this.background);
   }
 
   /** The process answers, so its event loop runs: nothing else is checked, so a dependency outage never restarts the pod. */
@@ -112,11 +132,14 @@ export class HealthService {
     if (previous === up || (previous === undefined && up)) return;
     if (up) {
       this.logger.log(
-        { event: 'health.component.recovered', component },
+        { event: HEALTH_LOG_EVENTS.componentRecovered, component },
         'Component healthy again',
       );
     } else {
-      this.logger.warn({ event: 'health.component.down', component, error }, 'Component unhealthy');
+      this.logger.warn(
+        { event: HEALTH_LOG_EVENTS.componentDown, component, error },
+        'Component unhealthy',
+      );
     }
   }
 }

@@ -8,9 +8,11 @@ import {
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
+import { HEALTH_LOG_EVENTS } from './health.constants';
 import { httpStatusOf } from './health.controller';
 import { HealthService } from './health.service';
 import type { HealthReport } from './health.types';
+import { ShutdownState } from './shutdown-state';
 
 /** Serves GET /metrics on the management listener; provided by the metrics module. */
 export type MetricsEndpoint = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -30,6 +32,7 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly health: HealthService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** The port it listens on (resolved when MANAGEMENT_PORT=0), or undefined when off. */
@@ -64,7 +67,7 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
     });
     this.server = server;
     this.logger.log(
-      { event: 'management.started', port: this.port },
+      { event: HEALTH_LOG_EVENTS.managementStarted, port: this.port },
       'Management listener up (/health, /metrics)',
     );
   }
@@ -81,6 +84,8 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // As on the API listener: a keep-alive connection must not hold the close open.
+    if (this.shutdown.draining) response.setHeader('connection', 'close');
     const method = request.method ?? 'GET';
     const path = (request.url ?? '/').split('?', 1)[0];
     if (method !== 'GET' && method !== 'HEAD') {

@@ -42,7 +42,9 @@ describe('health when PostgreSQL becomes unreachable', () => {
 
   async function readyOnceUnhealthy() {
     return waitFor(async () => {
-      const answer = await getHealth(app.url, '/health/ready', { answerWithinMs: ANSWER_WITHIN_MS });
+      const answer = await getHealth(app.url, '/health/ready', {
+        answerWithinMs: ANSWER_WITHIN_MS,
+      });
       return answer.body.components.database?.status === 'unhealthy' && answer;
     });
   }
@@ -72,7 +74,9 @@ describe('health when PostgreSQL becomes unreachable', () => {
     it('recovers when it listens again', async () => {
       await proxy.setMode('forward');
       const res = await waitFor(async () => {
-        const answer = await getHealth(app.url, '/health/ready', { answerWithinMs: ANSWER_WITHIN_MS });
+        const answer = await getHealth(app.url, '/health/ready', {
+          answerWithinMs: ANSWER_WITHIN_MS,
+        });
         return answer.status === 200 && answer;
       });
       expect(res.body.components.database?.status).toBe('healthy');

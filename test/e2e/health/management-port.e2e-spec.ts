@@ -45,6 +45,15 @@ describe('with MANAGEMENT_PORT set', () => {
     expect(text).toMatch(/^health_check_duration_seconds_count\{component="database"\} [1-9]/m);
   });
 
+  it('leaves the probes out of the HTTP metrics', async () => {
+    await fetch(`${app.url}/v1/info`);
+    await getHealth(app.url, '/health/ready');
+    await getHealth(app.url, '/health/live');
+    const text = await (await fetch(`${management}/metrics`)).text();
+    expect(text).toMatch(/^http_requests_total\{[^}]*endpoint="\/v1\/info"/m);
+    expect(text).not.toMatch(/endpoint="\/health/);
+  });
+
   it('answers unknown management paths with a JSON 404', async () => {
     const res = await fetch(`${management}/v1/info`);
     expect(res.status).toBe(404);

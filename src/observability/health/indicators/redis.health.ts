@@ -1,6 +1,7 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type Redis from 'ioredis';
+import { once } from 'node:events';
 import { APP_CONFIG } from '../../../config';
 import type { AppConfig } from '../../../config';
 import { createRedisClient } from '../../../redis';
@@ -15,9 +16,7 @@ import type { ComponentIndicator } from './component-indicator';
  * probe from queueing behind the application's commands.
  */
 @Injectable()
-export class RedisHealthIndicator
-  implements ComponentIndicator, OnModuleInit, OnApplicationShutdown
-{
+export class RedisHealthIndicator implements ComponentIndicator, OnApplicationShutdown {
   readonly component = 'redis';
   readonly critical = true;
   readonly cacheTtlMs = DEPENDENCY_CHECK_TTL_MS;
@@ -40,28 +39,19 @@ export class RedisHealthIndicator
     return this.client !== undefined;
   }
 
-  /** Lets the first connect finish so the first probe does not report a Redis that is merely still connecting. */
-  async onModuleInit(): Promise<void> {
-    const client = this.client;
-    if (!client || client.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.timeoutMs);
-      client.once('ready', done);
-    });
-  }
-
   check() {
     return this.health
       .check(this.component)
-      .attempt(async () => {
-        if (!this.client) throw new HealthCheckFailure('not configured');
+      .attempt(async ({ signal }) => {
+        const client = this.client;
+        if (!client) throw new HealthCheckFailure('not configured');
         try {
-          await this.client.ping();
+          // A connect in progress (the first one, or a reconnect) may succeed within the bound:
+          // wait for it rather than report a Redis that is merely still connecting.
+          if (client.status === 'connecting' || client.status === 'connect') {
+            await once(client, 'ready', { signal });
+          }
+          await client.ping();
         } catch (error) {
           throw new HealthCheckFailure(describeFailure(error));
         }

@@ -1,0 +1,94 @@
+import { Client } from 'pg';
+import { AppProcess, buildApp, spawnBuiltApp } from '../../helpers/built-app';
+import { createTestDatabase, TestDatabase } from '../../helpers/database';
+import { getHealth } from '../../helpers/health';
+import { LlmSimulator, startLlmSimulator } from '../../helpers/llm-simulator';
+import { createAgent, createTenant, runAgent, TEST_ADMIN_KEY } from '../../helpers/platform';
+import { waitFor } from '../../helpers/wait-for';
+
+const DRAIN_MS = 2000;
+// Each model call takes this long: SIGTERM arrives while the run is waiting on the first one.
+const LLM_LATENCY_MS = 1500;
+
+describe('graceful shutdown of the built app', () => {
+  let db: TestDatabase;
+  let simulator: LlmSimulator;
+  let app: AppProcess | undefined;
+
+  beforeAll(async () => {
+    [db, simulator] = await Promise.all([
+      createTestDatabase('health_shutdown'),
+      startLlmSimulator({ latencyMs: LLM_LATENCY_MS }),
+      buildApp(),
+    ]);
+  }, 180_000);
+
+  afterEach(() => app?.kill());
+
+  afterAll(async () => {
+    await simulator?.close();
+    await db?.drop();
+  });
+
+  function start(env: Record<string, string> = {}): Promise<AppProcess> {
+    return spawnBuiltApp({
+      DATABASE_URL: db.url,
+      LLM_PROXY_URL: simulator.url,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
+      ...env,
+    });
+  }
+
+  it('on SIGTERM turns readiness 503, finishes the agent run in flight, stores it and exits 0', async () => {
+    app = await start();
+    const { url } = app;
+    const tenant = await createTenant(url);
+    const agent = await createAgent(url, tenant.key);
+    const calls = simulator.chatRequestCount;
+    const run = runAgent(url, tenant.key, agent.id, 'What is 6 * 7?');
+    await waitFor(() => simulator.chatRequestCount > calls);
+
+    app.child.kill('SIGTERM');
+
+    const ready = await waitFor(async () => {
+      const answer = await getHealth(url, '/health/ready');
+      return answer.status === 503 && answer;
+    });
+    expect(ready.body).toMatchObject({ status: 'unhealthy', draining: true });
+    expect((await getHealth(url, '/health/live')).status).toBe(200);
+
+    const finished = await run;
+    expect(finished.status).toBe(201);
+    expect(finished.body.status).toBe('success');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+
+    const stored = await withDatabase(db.url, (client) =>
+      client.query<{ status: string }>('SELECT status FROM runs WHERE id = $1', [finished.body.id]),
+    );
+    expect(stored.rows).toEqual([{ status: 'success' }]);
+    const phases = app.logs.filter((line) => line.event === 'app.shutdown').map((l) => l.phase);
+    expect(phases).toEqual(['draining', 'closing', 'closed']);
+  });
+
+  it('exits 1 at once on a second signal during the drain', async () => {
+    app = await start({ SHUTDOWN_DRAIN_MS: '600000' });
+    app.child.kill('SIGTERM');
+    await waitFor(async () => (await getHealth(app!.url, '/health/ready')).status === 503);
+    app.child.kill('SIGINT');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.logs).toContainEqual(
+      expect.objectContaining({ event: 'app.shutdown', phase: 'forced', reason: 'second signal' }),
+    );
+  });
+});
+
+async function withDatabase<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
