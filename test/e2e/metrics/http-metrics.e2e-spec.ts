@@ -12,7 +12,7 @@ import {
   samplesOf,
   scrapeMetrics,
 } from '../../helpers/metrics';
-import { request } from '../../helpers/platform';
+import { createTenant, request, TEST_ADMIN_KEY } from '../../helpers/platform';
 
 describe('HTTP metrics and the /metrics endpoint', () => {
   let db: TestDatabase;
@@ -20,7 +20,7 @@ describe('HTTP metrics and the /metrics endpoint', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('metrics_http');
-    app = await startTestApp({ DATABASE_URL: db.url });
+    app = await startTestApp({ DATABASE_URL: db.url, ADMIN_API_KEY: TEST_ADMIN_KEY });
   });
 
   afterAll(async () => {
@@ -134,13 +134,9 @@ describe('HTTP metrics and the /metrics endpoint', () => {
       completionTokens: 300,
     });
     metrics.recordToolCall({ toolName: 'web_search', success: true, durationSeconds: 0.8 });
-    metrics.updateTokenBudget({
-      tenantId: 'tenant-123',
-      period: 'daily',
-      remaining: 950000,
-      used: 50000,
-      limit: 1000000,
-    });
+    // Budget gauges come from the ledger on each scrape: a tenant that asked for its budget is in them.
+    const tenant = await createTenant(app.url, { name: 'promtool' });
+    await request(app.url, 'GET', '/v1/budget', { key: tenant.key });
     metrics.recordBudgetExceeded('daily');
     metrics.recordHealthCheck('database', true, 0.003);
     await request(app.url, 'GET', '/v1/info');
