@@ -8,16 +8,7 @@ import { enableGracefulShutdown, ManagementServer } from './observability/health
 let logger: RootLogger | undefined;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
+  const config = loadConfig(process.env);
   logger = createRootLogger(config);
   const app = await createApp(config, { logger });
   enableGracefulShutdown(app, { drainMs: config.shutdownDrainMs });
@@ -34,7 +25,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // Configuration checked while the app is built (LLM_PRICES_FILE) fails like any invalid variable.
+  // An invalid variable, including one checked while the app is built (LLM_PRICES_FILE): one line.
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78); // EX_CONFIG
