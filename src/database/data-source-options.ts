@@ -4,6 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import type { AppConfig } from '../config';
 import { MIGRATIONS } from './migrations';
+import { ResilientPgClient } from './resilient-pg-client';
 
 /**
  * One code path for both modes: TypeORM's postgres dialect, talking either to
@@ -35,7 +36,13 @@ export function dataSourceOptions(
       connectTimeoutMS: 5000,
       poolSize: 10,
       // Bounded waits: a hung server fails a query instead of hanging a request.
-      extra: { statement_timeout: 15_000, query_timeout: 20_000, idleTimeoutMillis: 30_000 },
+      extra: {
+        statement_timeout: 15_000,
+        query_timeout: 20_000,
+        idleTimeoutMillis: 30_000,
+        // pg-pool builds its clients from this class: a dropped connection never crashes the process.
+        Client: ResilientPgClient,
+      },
     };
   }
   const dataDir = resolve(config.database.dataDir, 'pglite');

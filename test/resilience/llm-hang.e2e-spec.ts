@@ -64,7 +64,7 @@ describe('steady traffic while the LLM proxy hangs and recovers', () => {
       cheapDuringHang = traffic.answers
         .slice(sinceHang)
         .filter((a) => (a.kind === 'info' || a.kind === 'budget') && a.status === 200).length;
-      expect(await scenario.isLive()).toBe(true);
+      expect(await scenario.liveness()).toBe('live');
 
       simulator.setOptions({ hang: false });
       const sinceRecovery = traffic.answers.length;
@@ -91,7 +91,7 @@ describe('steady traffic while the LLM proxy hangs and recovers', () => {
       });
     }
     expect(scenario.exit()).toBeUndefined();
-    expect(await scenario.isLive()).toBe(true);
+    expect(await scenario.liveness()).toBe('live');
     const runs = completedRuns(traffic.answers);
     expect(runs.length).toBeGreaterThan(5);
     expect(await lostRuns(app.url, tenant.key, runs)).toEqual([]);

@@ -61,7 +61,7 @@ describe('steady traffic while Redis is killed and restarted', () => {
       await waitFor(() => traffic.count('budget', 503) >= 10 && traffic.count('run', 503) >= 10, {
         timeoutMs: 30_000,
       });
-      expect(await scenario.isLive()).toBe(true);
+      expect(await scenario.liveness()).toBe('live');
 
       await redis.start();
       const sinceRestart = traffic.answers.length;
@@ -78,7 +78,7 @@ describe('steady traffic while Redis is killed and restarted', () => {
 
     expect(trafficProblems(traffic.answers)).toEqual([]);
     expect(scenario.exit()).toBeUndefined();
-    expect(await scenario.isLive()).toBe(true);
+    expect(await scenario.liveness()).toBe('live');
     const runs = completedRuns(traffic.answers);
     expect(runs.length).toBeGreaterThan(5);
     expect(await lostRuns(app.url, tenant.key, runs)).toEqual([]);

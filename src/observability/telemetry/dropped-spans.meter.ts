@@ -7,7 +7,8 @@ const PROCESSED_SPANS_METRIC = 'otel.sdk.processor.span.processed';
 const QUEUE_FULL = 'queue_full';
 
 /**
- * Counts the spans a BatchSpanProcessor drops at its bounded queue.
+ * Counts the spans a BatchSpanProcessor drops at its bounded queue, and
+ * (through addFailedExport) those lost in exports that failed.
  *
  * The processor has no public drop hook, but it reports every drop on the
  * self-observability meter it is given (`selfObsMeterProvider`) as
@@ -21,6 +22,11 @@ export class DroppedSpanCounter implements MeterProvider {
 
   get count(): number {
     return this.dropped;
+  }
+
+  /** Spans whose export failed are lost as surely as those the full queue refused. */
+  addFailedExport(spanCount: number): void {
+    this.dropped += spanCount;
   }
 
   getMeter(): Meter {

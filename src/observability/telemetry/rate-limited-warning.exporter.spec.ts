@@ -52,6 +52,24 @@ describe(RateLimitedWarningExporter.name, () => {
     expect(lines[1]).toMatchObject({ failed_batches: 60, failed_spans: 545 });
   });
 
+  it('reports every span of a failed batch as lost, and none of a successful one', () => {
+    const inner = new RefusingExporter();
+    let lost = 0;
+    const exporter = new RateLimitedWarningExporter(
+      inner,
+      new TelemetryLog('silent', () => undefined),
+      'http://collector:4317',
+      Date.now,
+      60_000,
+      (count) => (lost += count),
+    );
+    exporter.export(spans(7), () => undefined);
+    exporter.export(spans(3), () => undefined);
+    inner.failing = false;
+    exporter.export(spans(100), () => undefined);
+    expect(lost).toBe(10);
+  });
+
   it('says nothing while exports succeed', () => {
     const lines: string[] = [];
     const inner = new RefusingExporter();

@@ -22,6 +22,8 @@ export class RateLimitedWarningExporter implements SpanExporter {
     private readonly endpoint: string,
     private readonly now: () => number = Date.now,
     private readonly intervalMs = EXPORT_WARNING_INTERVAL_MS,
+    /** Told of every failed batch's span count (otel_spans_dropped_total). */
+    private readonly onSpansLost: (spanCount: number) => void = () => undefined,
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -40,6 +42,7 @@ export class RateLimitedWarningExporter implements SpanExporter {
   }
 
   private onFailure(spanCount: number, error: Error | undefined): void {
+    this.onSpansLost(spanCount);
     this.failedBatches += 1;
     this.failedSpans += spanCount;
     const now = this.now();

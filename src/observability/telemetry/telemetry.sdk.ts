@@ -23,7 +23,10 @@ import type { AppConfig } from '../../config/app-config';
 import { APP_VERSION } from '../../info/app-info';
 import { DroppedSpanCounter } from './dropped-spans.meter';
 import { ATTR } from './gen-ai.attributes';
-import { RateLimitedWarningExporter } from './rate-limited-warning.exporter';
+import {
+  EXPORT_WARNING_INTERVAL_MS,
+  RateLimitedWarningExporter,
+} from './rate-limited-warning.exporter';
 import { RequestAttributesSpanProcessor } from './request-attributes.span-processor';
 import { activateTracing, deactivateTracing } from './telemetry.state';
 import { TelemetryLog } from './telemetry.log';
@@ -76,6 +79,9 @@ export function startTelemetry(config: AppConfig, options: TelemetryStartOptions
     options.exporter ?? new OTLPTraceExporter({ url: telemetry.otlpEndpoint }),
     log,
     telemetry.otlpEndpoint,
+    Date.now,
+    EXPORT_WARNING_INTERVAL_MS,
+    (spanCount) => dropped.addFailedExport(spanCount),
   );
   const spanProcessors: SpanProcessor[] = [
     new RequestAttributesSpanProcessor(),
@@ -154,7 +160,7 @@ export async function flushTelemetry(): Promise<void> {
   await delegate?.forceFlush?.();
 }
 
-/** Spans dropped at the exporter queue since start: the source of otel_spans_dropped_total. */
+/** Spans lost since start (full queue or failed export): the source of otel_spans_dropped_total. */
 export function droppedSpanCount(): number {
   return running?.dropped.count ?? 0;
 }
