@@ -37,7 +37,9 @@ describe(handleClientError.name, () => {
       statusCode: status,
       error: expect.any(String),
       message: expect.any(String),
-      request_id: expect.stringMatching(/^req_[0-9a-f]{24}$/),
+      request_id: expect.stringMatching(
+        /^req_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      ),
     });
     expect(res.headers).toContain(`X-Request-ID: ${res.body.request_id as string}`);
     expect(socket.destroyed).toBe(true);

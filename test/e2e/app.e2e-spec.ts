@@ -16,7 +16,9 @@ describe('application boot', () => {
         name: 'enterprise-agent-platform',
         version: expect.stringMatching(/^\d+\.\d+\.\d+/),
       });
-      expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
+      expect(res.headers.get('x-request-id')).toMatch(
+        /^req_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
     });
 
     it('answers unknown routes with a JSON 404 carrying the request id', async () => {

@@ -26,7 +26,7 @@ export const DEPLOY = {
  * A parsed YAML or JSON document of a deployment artefact. Tests walk these
  * freely and let their assertions check the shape.
  */
- 
+
 export type Doc = any;
 
 /** The Prometheus job every artefact agrees on (scrape config, ServiceMonitor, alerts, dashboard). */

@@ -25,7 +25,7 @@ const HOSTILE_HEADER_REQUESTS = 1_000;
 const HEAP_GROWTH_BOUND_BYTES = 16 * 1024 * 1024;
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-const GENERATED_REQUEST_ID = /^req_[0-9a-f]{24}$/;
+const GENERATED_REQUEST_ID = /^req_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TRACE_RESPONSE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
 
 /**

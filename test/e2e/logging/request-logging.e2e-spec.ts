@@ -14,7 +14,7 @@ import {
 } from '../../helpers/platform';
 import { waitFor } from '../../helpers/wait-for';
 
-const GENERATED_REQUEST_ID = /^req_[0-9a-f]{24}$/;
+const GENERATED_REQUEST_ID = /^req_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LLM_PROXY_KEY = 'sk-proxy-key-never-logged-0123';
 
 /** Sends raw bytes (headers fetch refuses to send) and returns the status line and headers. */
@@ -172,7 +172,10 @@ describe('request logging', () => {
         // Node's parser either refuses the request or ends the header at the break:
         // the app sees at most "abc", a valid id, and nothing is injected.
         const echoed = await echoedOnRawRequest(`X-Request-ID: ${hostile}\r\n`);
-        if (echoed !== undefined) expect(echoed).toMatch(/^(abc|req_[0-9a-f]{24})$/);
+        if (echoed !== undefined)
+          expect(echoed).toMatch(
+            /^(abc|req_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+          );
       }
       expect(logs.raw.join('')).not.toMatch(/pwned|X-Injected/);
     });
