@@ -21,6 +21,8 @@ export interface ProcessSample {
 export interface BenchApp {
   readonly url: string;
   readonly pid: number;
+  /** Date.now() when the process was spawned. */
+  readonly spawnedAt: number;
   /** Where the app's stdout and stderr go (the JSON access log in the logging modes). */
   readonly logFile: string;
   sample(): ProcessSample;
@@ -48,6 +50,7 @@ export async function startBenchApp(options: StartBenchAppOptions): Promise<Benc
   for (const file of [DIST_MAIN, DIST_PRELOAD]) statSync(file); // fails clearly when not built
   const port = await freePort();
   const output = openSync(options.logFile, 'w');
+  const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', ...(options.nodeArgs ?? []), '--require', DIST_PRELOAD, DIST_MAIN],
@@ -69,6 +72,7 @@ export async function startBenchApp(options: StartBenchAppOptions): Promise<Benc
   const app: BenchApp = {
     url,
     pid: child.pid ?? -1,
+    spawnedAt,
     logFile: options.logFile,
     sample: () => sampleProcess(child.pid ?? -1),
     stop: async (graceMs = 15_000) => {

@@ -21,11 +21,11 @@ describe(parseBenchOptions.name, () => {
     ]);
   });
 
-  it('adds the profiled mode to the modes that run', () => {
-    const options = parseBenchOptions(['--modes', 'metrics', '--profile', 'full-10']);
-
-    expect(options.profile).toBe('full-10');
-    expect(options.modes).toEqual(['bare', 'metrics', 'full-10']);
+  it('reads a list of modes to profile', () => {
+    expect(parseBenchOptions(['--profile', 'full-10,metrics']).profile).toEqual([
+      'full-10',
+      'metrics',
+    ]);
   });
 
   it.each([

@@ -7,10 +7,16 @@ export interface BenchOptions {
   readonly warmupSeconds: number;
   /** Concurrent autocannon connections. */
   readonly connections: number;
-  /** Modes to run, in order; bare is always first and repeated last. */
+  /** Measurements of every mode and endpoint, interleaved round by round. */
+  readonly rounds: number;
+  /** Modes to run; bare is always one of them. */
   readonly modes: readonly ModeName[];
-  /** Mode whose app runs under `node --cpu-prof`; its top frames go into the report. */
-  readonly profile: ModeName | undefined;
+  /**
+   * Modes profiled after the measurements: each runs once more alone under
+   * `node --cpu-prof` on /v1/info, bare too for comparison; the per-request
+   * self time by owner and the top frames go into the report.
+   */
+  readonly profile: readonly ModeName[];
   /** Where the markdown report is written. */
   readonly output: string;
   /** Tenants' budget series rendered in the /metrics cost measurement. */
@@ -18,11 +24,12 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
-  durationSeconds: 8,
-  warmupSeconds: 2,
+  durationSeconds: 4,
+  warmupSeconds: 1,
   connections: 32,
+  rounds: 3,
   modes: MODE_NAMES,
-  profile: undefined,
+  profile: [],
   output: 'bench/results/latest.md',
   tenants: 1000,
 };
@@ -31,12 +38,24 @@ export const USAGE = `Usage: npm run bench -- [options]
   --duration <s>      measured seconds per endpoint and mode (default ${DEFAULT_OPTIONS.durationSeconds})
   --warmup <s>        warm-up seconds before each measurement (default ${DEFAULT_OPTIONS.warmupSeconds})
   --connections <n>   concurrent connections (default ${DEFAULT_OPTIONS.connections})
-  --modes <a,b,...>   subset of: ${MODE_NAMES.join(', ')} (bare always runs, first and last)
-  --profile <mode>    run that mode's app under node --cpu-prof and report its top frames
+  --rounds <n>        interleaved measurements of every mode and endpoint (default ${DEFAULT_OPTIONS.rounds})
+  --modes <a,b,...>   subset of: ${MODE_NAMES.join(', ')} (bare always runs)
+  --profile <a,b,..>  profile these modes (and bare) under node --cpu-prof on /v1/info; report top frames
   --tenants <n>       tenants' budget series for the /metrics render cost (default ${DEFAULT_OPTIONS.tenants})
   --output <file>     markdown report (default ${DEFAULT_OPTIONS.output})`;
 
 export class BenchUsageError extends Error {}
+
+const FLAGS = new Set([
+  'duration',
+  'warmup',
+  'connections',
+  'rounds',
+  'modes',
+  'profile',
+  'tenants',
+  'output',
+]);
 
 /** Parses `--flag value` / `--flag=value` arguments; throws BenchUsageError on anything unknown or invalid. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -46,6 +65,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     if (arg === '--help' || arg === '-h') throw new BenchUsageError(USAGE);
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!match) throw new BenchUsageError(`unexpected argument "${arg}"\n${USAGE}`);
+    if (!FLAGS.has(match[1])) throw new BenchUsageError(`unknown option --${match[1]}\n${USAGE}`);
     const value = match[2] ?? argv[++i];
     if (value === undefined) throw new BenchUsageError(`--${match[1]} needs a value`);
     values.set(match[1], value);
@@ -63,6 +83,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       case 'connections':
         options.connections = positiveInteger(flag, value);
         break;
+      case 'rounds':
+        options.rounds = positiveInteger(flag, value);
+        break;
       case 'tenants':
         options.tenants = positiveInteger(flag, value);
         break;
@@ -70,21 +93,16 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         options.output = value;
         break;
       case 'profile':
-        options.profile = modeName(value);
+        options.profile = modeList(value);
         break;
       case 'modes': {
-        const chosen = new Set(value.split(',').map((name) => modeName(name.trim())));
+        const chosen = new Set(modeList(value));
         options.modes = MODE_NAMES.filter((name) => name === 'bare' || chosen.has(name));
         break;
       }
       default:
         throw new BenchUsageError(`unknown option --${flag}\n${USAGE}`);
     }
-  }
-  if (options.profile && !options.modes.includes(options.profile)) {
-    options.modes = MODE_NAMES.filter(
-      (name) => options.modes.includes(name) || name === options.profile,
-    );
   }
   return options;
 }
@@ -104,6 +122,10 @@ function positiveInteger(flag: string, value: string): number {
   if (!Number.isInteger(number))
     throw new BenchUsageError(`--${flag} must be an integer, got "${value}"`);
   return number;
+}
+
+function modeList(value: string): ModeName[] {
+  return value.split(',').map((name) => modeName(name.trim()));
 }
 
 function modeName(value: string): ModeName {

@@ -15,6 +15,8 @@ export interface LoadResult {
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   readonly completed: number;
+  /** Requests answered including the warm-up. */
+  readonly served: number;
   /** Errors, timeouts and non-2xx answers: a mode with failures is not comparable. */
   readonly failed: number;
   /** App CPU (user + system) per completed request, in µs: less sensitive to other load on the machine. */
@@ -39,8 +41,10 @@ export async function measureLoad(
   target: LoadTarget,
   options: { connections: number; durationSeconds: number; warmupSeconds: number },
 ): Promise<LoadResult> {
-  if (options.warmupSeconds > 0)
-    await fire(app, target, options.connections, options.warmupSeconds);
+  const warmup =
+    options.warmupSeconds > 0
+      ? await fire(app, target, options.connections, options.warmupSeconds)
+      : undefined;
   const before = app.sample();
   const result = await fire(app, target, options.connections, options.durationSeconds);
   const after = app.sample();
@@ -50,6 +54,7 @@ export async function measureLoad(
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
     completed,
+    served: completed + (warmup?.latency.totalCount ?? 0),
     failed: result.errors + result.timeouts + result.non2xx,
     cpuMicrosPerRequest: completed > 0 ? ((after.cpuMs - before.cpuMs) * 1000) / completed : NaN,
     rssBeforeMiB: before.rssMiB,

@@ -1,17 +1,20 @@
 // `npm run bench`: SPEC 11's overhead benchmark. See docs/performance.md.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Env } from '../src/config';
 import { startLlmSimulator, type LlmSimulator } from '../tools/llm-simulator';
 import { freePort, killBenchApps, REPO_ROOT, startBenchApp, type BenchApp } from './bench-app';
-import { benchMode, type ModeName } from './bench-modes';
-import { BenchUsageError, parseBenchOptions, type BenchOptions } from './bench-options';
+import { benchMode, type BenchMode, type ModeName } from './bench-modes';
+import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions } from './bench-options';
 import {
   checkTargets,
   fixed,
+  markdownTable,
+  percent,
   renderReport,
+  type EndpointKey,
   type MetricsProbeResult,
   type ModeRun,
 } from './bench-report';
@@ -22,8 +25,8 @@ import {
   deleteRedisKeys,
   type BenchDatabase,
 } from './bench-stores';
-import { summariseProfile, type CpuProfile } from './cpu-profile';
-import { measureLoad, stopAllLoad, type LoadTarget } from './load';
+import { summariseProfile, type CpuProfile, type ProfileSummary } from './cpu-profile';
+import { measureLoad, stopAllLoad, type LoadResult, type LoadTarget } from './load';
 import { startOtlpSpanCounter, type OtlpSpanCounter } from './otlp-span-counter';
 
 const ADMIN_API_KEY = 'bench-admin-key-0123456789abcdef';
@@ -33,14 +36,15 @@ const HUGE_BUDGET = 1_000_000_000_000;
 
 interface Resources {
   simulator?: LlmSimulator;
-  receiver?: OtlpSpanCounter;
+  receivers: OtlpSpanCounter[];
   database?: BenchDatabase;
   keyPrefix?: string;
   workDir?: string;
 }
 
-const resources: Resources = {};
+const resources: Resources = { receivers: [] };
 let cleaning: Promise<void> | undefined;
+let interrupted = false;
 
 /** Idempotent: called at the end, on failure and on Ctrl-C. */
 function cleanUp(): Promise<void> {
@@ -49,7 +53,7 @@ function cleanUp(): Promise<void> {
     killBenchApps();
     const steps: [string, () => unknown][] = [
       ['LLM simulator', () => resources.simulator?.close()],
-      ['OTLP receiver', () => resources.receiver?.stop()],
+      ['OTLP receivers', () => Promise.all(resources.receivers.map((receiver) => receiver.stop()))],
       ['bench database', () => resources.database?.drop()],
       ['Redis keys', () => resources.keyPrefix && deleteRedisKeys(resources.keyPrefix)],
       [
@@ -79,18 +83,22 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof BenchUsageError) {
       process.stderr.write(`${error.message}\n`);
-      process.exit(2);
+      process.exit(error.message === USAGE ? 0 : 2);
     }
     throw error;
   }
+  // A child started while the clean-up was already running is still killed on the way out.
+  process.once('exit', killBenchApps);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      interrupted = true;
       log(`${signal}: stopping the apps and cleaning up`);
       void cleanUp().finally(() => process.exit(130));
     });
   }
 
   const started = Date.now();
+  const loadAverage = loadavg()[0];
   log(`measuring /metrics with ${options.tenants} tenants (separate process)`);
   const metrics = await runMetricsProbe(options.tenants);
 
@@ -101,13 +109,9 @@ async function main(): Promise<void> {
     port: 0,
     maxRecordedRequests: 10,
   });
-  resources.receiver = await startOtlpSpanCounter();
   resources.database = await createBenchDatabase();
   resources.keyPrefix = benchKeyPrefix();
-  const endpoints = {
-    otlpReceiver: resources.receiver.endpoint,
-    otlpUnreachable: `http://127.0.0.1:${await freePort()}`,
-  };
+  const otlpUnreachable = `http://127.0.0.1:${await freePort()}`;
   const commonEnv: Env = {
     NODE_ENV: 'production',
     TZ: 'UTC',
@@ -120,54 +124,81 @@ async function main(): Promise<void> {
   };
   log(`database ${resources.database.name}, Redis prefix ${resources.keyPrefix}`);
 
-  // Bare runs first and again last: the two show how much the machine drifted during the run.
-  const order: ModeName[] = [...options.modes, 'bare'];
-  const runs: ModeRun[] = [];
-  let profileSection: string | undefined;
-  for (const [index, name] of order.entries()) {
-    const mode = benchMode(name, endpoints);
-    const profiled = options.profile === name && !runs.some((run) => run.mode === name);
-    const label = runs.some((run) => run.mode === name) ? `${name} (repeat)` : name;
-    log(`mode ${index + 1}/${order.length}: ${label} (${mode.description})`);
-    resources.receiver.reset();
-    const profileDir = join(REPO_ROOT, 'bench/results');
-    const profileName = `${name}.cpuprofile`;
+  // Every mode's app runs for the whole bench, idle while another is measured,
+  // so the modes can be measured in interleaved rounds under the same drift.
+  const live: LiveMode[] = [];
+  for (const name of options.modes) {
+    const receiver = await startOtlpSpanCounter();
+    resources.receivers.push(receiver);
+    const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable });
+    log(`starting ${name} (${mode.description})`);
     const app = await startBenchApp({
       env: { ...commonEnv, ...mode.env },
-      logFile: join(resources.workDir, `${index}-${name}.log`),
-      nodeArgs: profiled
-        ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', profileName]
-        : [],
+      logFile: join(resources.workDir, `${name}.log`),
     });
-    try {
-      const rssStartMiB = app.sample().rssMiB;
-      const targets = await prepareTargets(app);
-      const load = {
-        connections: options.connections,
-        durationSeconds: options.durationSeconds,
-        warmupSeconds: options.warmupSeconds,
-      };
-      const info = await measureLoad(app, targets.info, load);
-      log(`  /v1/info ${fixed(info.requestsPerSecond, 0)} req/s, p99 ${info.latencyP99Ms} ms`);
-      const agentRuns = await measureLoad(app, targets.runs, load);
-      log(
-        `  runs     ${fixed(agentRuns.requestsPerSecond, 0)} req/s, p99 ${agentRuns.latencyP99Ms} ms`,
+    live.push({
+      mode,
+      app,
+      receiver,
+      rssStartMiB: app.sample().rssMiB,
+      targets: await prepareTargets(app),
+      rounds: { info: [], runs: [] },
+    });
+  }
+
+  const load = {
+    connections: options.connections,
+    durationSeconds: options.durationSeconds,
+    warmupSeconds: options.warmupSeconds,
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    for (const endpoint of ['info', 'runs'] as const) {
+      // Rotated each round so no mode always follows the same neighbour.
+      for (const entry of rotate(live, round)) {
+        const result = await measureLoad(entry.app, entry.targets[endpoint], load);
+        entry.rounds[endpoint].push(result);
+        log(
+          `round ${round + 1}/${options.rounds} ${endpoint.padEnd(4)} ${entry.mode.name.padEnd(14)} ` +
+            `${fixed(result.requestsPerSecond, 0).padStart(6)} req/s  p99 ${result.latencyP99Ms} ms  ` +
+            `${fixed(result.cpuMicrosPerRequest, 0)} µs CPU/req${result.failed ? `  ${result.failed} FAILED` : ''}`,
+        );
+      }
+    }
+  }
+
+  const runs: ModeRun[] = [];
+  for (const entry of live) {
+    const rssEndMiB = entry.app.sample().rssMiB;
+    // Stopped before the spans are read: shutdown flushes the batch processor's queue.
+    await entry.app.stop();
+    const all = [...entry.rounds.info, ...entry.rounds.runs];
+    runs.push({
+      mode: entry.mode.name,
+      label: entry.mode.name,
+      description: entry.mode.description,
+      rounds: entry.rounds,
+      rssStartMiB: entry.rssStartMiB,
+      rssEndMiB,
+      spansReceived: entry.mode.exportsSpans ? entry.receiver.spans : undefined,
+      requestsServed: all.reduce((sum, result) => sum + result.served, 0),
+    });
+  }
+
+  const profiles: ProfiledMode[] = [];
+  if (options.profile.length > 0) {
+    for (const name of new Set<ModeName>(['bare', ...options.profile])) {
+      const receiver = await startOtlpSpanCounter();
+      resources.receivers.push(receiver);
+      const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable });
+      log(`profiling ${name} on /v1/info`);
+      profiles.push(
+        await profileMode(mode, {
+          env: commonEnv,
+          logFile: join(resources.workDir, `${name}.profiled.log`),
+          durationSeconds: Math.max(options.durationSeconds, 8),
+          connections: options.connections,
+        }),
       );
-      const rssEndMiB = app.sample().rssMiB;
-      await app.stop();
-      runs.push({
-        mode: name,
-        label: profiled ? `${label} (profiled)` : label,
-        description: mode.description,
-        results: { info, runs: agentRuns },
-        rssStartMiB,
-        rssEndMiB,
-        // Read after stop: shutdown flushes the batch processor's queue.
-        spansReceived: mode.exportsSpans ? resources.receiver.spans : undefined,
-      });
-      if (profiled) profileSection = profileReport(name, join(profileDir, profileName));
-    } finally {
-      await app.stop(5000);
     }
   }
 
@@ -176,14 +207,16 @@ async function main(): Promise<void> {
       durationSeconds: options.durationSeconds,
       warmupSeconds: options.warmupSeconds,
       connections: options.connections,
+      rounds: options.rounds,
       cpus: availableParallelism(),
       node: process.versions.node,
       startedAt: new Date(started).toISOString(),
       totalSeconds: (Date.now() - started) / 1000,
+      loadAverage,
     },
     runs,
     metrics,
-    profile: profileSection,
+    profile: profiles.length > 0 ? profileReport(profiles) : undefined,
   });
   const output = resolve(REPO_ROOT, options.output);
   mkdirSync(dirname(output), { recursive: true });
@@ -194,8 +227,22 @@ async function main(): Promise<void> {
   if (failed.length > 0) log(`${failed.length} target(s) missed: see the report`);
 }
 
+interface LiveMode {
+  readonly mode: BenchMode;
+  readonly app: BenchApp;
+  readonly receiver: OtlpSpanCounter;
+  readonly rssStartMiB: number;
+  readonly targets: Record<EndpointKey, LoadTarget>;
+  readonly rounds: Record<EndpointKey, LoadResult[]>;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % Math.max(1, items.length);
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
 /** Creates a tenant with a huge budget and a calculator agent, and checks one run end to end. */
-async function prepareTargets(app: BenchApp): Promise<{ info: LoadTarget; runs: LoadTarget }> {
+async function prepareTargets(app: BenchApp): Promise<Record<EndpointKey, LoadTarget>> {
   const tenant = await postJson(app.url, '/v1/tenants', ADMIN_API_KEY, {
     name: 'bench',
     daily_token_limit: HUGE_BUDGET,
@@ -265,28 +312,143 @@ function runMetricsProbe(tenants: number): Promise<MetricsProbeResult> {
   });
 }
 
-function profileReport(mode: ModeName, file: string): string {
-  const summary = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 25);
-  const rows = (entries: typeof summary.frames): string =>
-    entries
-      .map(
-        (entry) =>
-          `| ${entry.name} | ${fixed(entry.selfMs, 0)} | ${(entry.share * 100).toFixed(1)}% |`,
-      )
-      .join('\n');
-  return [
-    `## CPU profile of ${mode}`,
-    `\`node --cpu-prof\` on the app for the whole mode (start-up, warm-ups, both endpoints): ${fixed(summary.totalMs / 1000, 1)} s sampled. ` +
-      `Profile: \`bench/results/${mode}.cpuprofile\` (open in Chrome DevTools).`,
-    '### Self time by owner',
-    '| owner | self ms | share |\n| --- | --- | --- |\n' + rows(summary.owners.slice(0, 15)),
-    '### Top frames by self time',
-    '| frame | self ms | share |\n| --- | --- | --- |\n' + rows(summary.frames),
-  ].join('\n\n');
+interface ProfiledMode {
+  readonly name: ModeName;
+  readonly file: string;
+  readonly summary: ProfileSummary;
+  readonly requests: number;
+  /** From /proc during the same load: the CPU the process really used. */
+  readonly cpuMicrosPerRequest: number;
+}
+
+/**
+ * Runs the mode's app alone under `node --cpu-prof`, warms /v1/info up, then
+ * loads it for `durationSeconds`; the summary keeps only the samples of that
+ * measured load (start-up and warm-up are skipped by time).
+ */
+async function profileMode(
+  mode: BenchMode,
+  options: { env: Env; logFile: string; durationSeconds: number; connections: number },
+): Promise<ProfiledMode> {
+  const dir = join(REPO_ROOT, 'bench/results');
+  const fileName = `${mode.name}.cpuprofile`;
+  const app = await startBenchApp({
+    env: { ...options.env, ...mode.env },
+    logFile: options.logFile,
+    nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', fileName],
+  });
+  let result: LoadResult;
+  let skipFirstMs: number;
+  let untilMs: number;
+  try {
+    const target: LoadTarget = { label: 'info', method: 'GET', path: '/v1/info' };
+    const load = { connections: options.connections, warmupSeconds: 0 };
+    await measureLoad(app, target, { ...load, durationSeconds: 3 });
+    skipFirstMs = Date.now() - app.spawnedAt;
+    result = await measureLoad(app, target, { ...load, durationSeconds: options.durationSeconds });
+    untilMs = Date.now() - app.spawnedAt;
+  } finally {
+    await app.stop();
+  }
+  const file = join(dir, fileName);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  return {
+    name: mode.name,
+    file: `bench/results/${fileName}`,
+    summary: summariseProfile(profile, { skipFirstMs, untilMs }),
+    requests: result.completed,
+    cpuMicrosPerRequest: result.cpuMicrosPerRequest,
+  };
+}
+
+function difference(value: number): string {
+  return `${value >= 0 ? '+' : ''}${fixed(value, 2)}`;
+}
+
+function profileReport(profiles: readonly ProfiledMode[]): string {
+  const perRequest = (ms: number, requests: number): number => (ms * 1000) / requests;
+  const bare = profiles.find((profile) => profile.name === 'bare');
+  const others = profiles.filter((profile) => profile !== bare);
+  const sections = [
+    '## CPU profiles on `GET /v1/info`',
+    'Each profiled mode ran once more, alone, under `node --cpu-prof`: 3 s of warm-up, then the measured load; ' +
+      'only the samples of the measured load are counted (not start-up, warm-up or shutdown). Self time is divided by the requests answered in that time ' +
+      "(µs per request; the profiler itself adds some). V8 samples the main thread's wall time: a native frame such as " +
+      '`writeUtf8String` (socket write) also absorbs time the thread spent descheduled while autocannon ran, so compare ' +
+      'the JavaScript owners, and the /proc CPU row for the total. Profiles: ' +
+      profiles.map((profile) => `\`${profile.file}\``).join(', ') +
+      ' (git-ignored; open them in Chrome DevTools).',
+  ];
+  if (bare) {
+    for (const profile of others) {
+      const owners = new Set([
+        ...profile.summary.owners.slice(0, 14).map((owner) => owner.name),
+        ...bare.summary.owners.slice(0, 6).map((owner) => owner.name),
+      ]);
+      const selfOf = (summary: ProfileSummary, owner: string): number =>
+        summary.owners.find((entry) => entry.name === owner)?.selfMs ?? 0;
+      const rows = [...owners]
+        .map((owner) => {
+          const mine = perRequest(selfOf(profile.summary, owner), profile.requests);
+          const theirs = perRequest(selfOf(bare.summary, owner), bare.requests);
+          return { owner, mine, theirs };
+        })
+        .sort((a, b) => b.mine - b.theirs - (a.mine - a.theirs));
+      sections.push(
+        `### ${profile.name} vs bare: self µs per request by owner`,
+        markdownTable(
+          ['owner', 'bare', profile.name, 'difference'],
+          [
+            ...rows.map((row) => [
+              row.owner,
+              fixed(row.theirs, 2),
+              fixed(row.mine, 2),
+              difference(row.mine - row.theirs),
+            ]),
+            [
+              '**all (busy)**',
+              fixed(perRequest(bare.summary.busyMs, bare.requests), 2),
+              fixed(perRequest(profile.summary.busyMs, profile.requests), 2),
+              difference(
+                perRequest(profile.summary.busyMs, profile.requests) -
+                  perRequest(bare.summary.busyMs, bare.requests),
+              ),
+            ],
+            [
+              '**app CPU from /proc (user + system)**',
+              fixed(bare.cpuMicrosPerRequest, 2),
+              fixed(profile.cpuMicrosPerRequest, 2),
+              difference(profile.cpuMicrosPerRequest - bare.cpuMicrosPerRequest),
+            ],
+          ],
+        ),
+      );
+    }
+  }
+  for (const profile of profiles) {
+    sections.push(
+      `### ${profile.name}: top frames by self time`,
+      `${profile.requests} requests; ${fixed(perRequest(profile.summary.busyMs, profile.requests), 1)} µs busy (sampled) ` +
+        `and ${fixed(profile.cpuMicrosPerRequest, 1)} µs of CPU (/proc) per request.`,
+      markdownTable(
+        ['frame', 'µs per request', 'share of busy'],
+        profile.summary.frames
+          .slice(0, 20)
+          .map((frame) => [
+            frame.name.replaceAll('|', '\\|'),
+            fixed(perRequest(frame.selfMs, profile.requests), 2),
+            percent(frame.share, 1),
+          ]),
+      ),
+    );
+  }
+  return sections.join('\n\n');
 }
 
 main()
   .catch((error: unknown) => {
+    // After Ctrl-C the apps die under the running step: that failure is expected.
+    if (interrupted) return;
     process.stderr.write(
       `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
