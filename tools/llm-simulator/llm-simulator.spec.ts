@@ -24,7 +24,7 @@ const CURRENT_TIME = {
 };
 
 // The tests read many fields of OpenAI-shaped answers; typing each one would bury the assertions.
- 
+
 type JsonResponse = { json(): Promise<any> } & Response;
 
 async function chat(
