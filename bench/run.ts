@@ -1,4 +1,4 @@
-// `npm run bench`: SPEC 11's overhead benchmark. See docs/performance.md.
+// `npm run bench`: SPEC 11's overhead benchmark. See the README's Performance section.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
