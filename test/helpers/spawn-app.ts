@@ -27,6 +27,8 @@ export interface SpawnedApp {
   ): Promise<Record<string, unknown>>;
   /** Sends the signal and resolves with how the process ended (SIGKILL after graceMs). */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<AppExit>;
+  /** Sends the signal without waiting (shutdown tests probe the app while it drains). */
+  signal(signal: NodeJS.Signals): void;
   /** Resolves when the process exits by itself. */
   readonly exited: Promise<AppExit>;
 }
@@ -125,6 +127,9 @@ export async function spawnApp(env: Env = {}, options: SpawnAppOptions = {}): Pr
         listeners.add(check);
         check();
       }),
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
     stop: async (signal = 'SIGTERM', graceMs = 15_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill(signal);

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { AppProcess, buildApp, spawnBuiltApp } from '../../helpers/built-app';
+import { ensureAppBuilt, spawnApp, SpawnedApp } from '../../helpers/spawn-app';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import { getHealth } from '../../helpers/health';
 import { LlmSimulator, startLlmSimulator } from '../../helpers/llm-simulator';
@@ -13,25 +13,26 @@ const LLM_LATENCY_MS = 1500;
 describe('graceful shutdown of the built app', () => {
   let db: TestDatabase;
   let simulator: LlmSimulator;
-  let app: AppProcess | undefined;
+  let app: SpawnedApp | undefined;
 
   beforeAll(async () => {
     [db, simulator] = await Promise.all([
       createTestDatabase('health_shutdown'),
       startLlmSimulator({ latencyMs: LLM_LATENCY_MS }),
-      buildApp(),
+      ensureAppBuilt(),
     ]);
   }, 180_000);
 
-  afterEach(() => app?.kill());
+  afterEach(() => app?.stop('SIGKILL'));
 
   afterAll(async () => {
     await simulator?.close();
     await db?.drop();
   });
 
-  function start(env: Record<string, string> = {}): Promise<AppProcess> {
-    return spawnBuiltApp({
+  function start(env: Record<string, string> = {}): Promise<SpawnedApp> {
+    return spawnApp({
+      NODE_ENV: 'production',
       DATABASE_URL: db.url,
       LLM_PROXY_URL: simulator.url,
       ADMIN_API_KEY: TEST_ADMIN_KEY,
@@ -49,7 +50,7 @@ describe('graceful shutdown of the built app', () => {
     const run = runAgent(url, tenant.key, agent.id, 'What is 6 * 7?');
     await waitFor(() => simulator.chatRequestCount > calls);
 
-    app.child.kill('SIGTERM');
+    app.signal('SIGTERM');
 
     const ready = await waitFor(async () => {
       const answer = await getHealth(url, '/health/ready');
@@ -67,17 +68,20 @@ describe('graceful shutdown of the built app', () => {
       client.query<{ status: string }>('SELECT status FROM runs WHERE id = $1', [finished.body.id]),
     );
     expect(stored.rows).toEqual([{ status: 'success' }]);
-    const phases = app.logs.filter((line) => line.event === 'app.shutdown').map((l) => l.phase);
+    const phases = app
+      .jsonLogs()
+      .filter((line) => line.event === 'app.shutdown')
+      .map((l) => l.phase);
     expect(phases).toEqual(['draining', 'closing', 'closed']);
   });
 
   it('exits 1 at once on a second signal during the drain', async () => {
     app = await start({ SHUTDOWN_DRAIN_MS: '600000' });
-    app.child.kill('SIGTERM');
+    app.signal('SIGTERM');
     await waitFor(async () => (await getHealth(app!.url, '/health/ready')).status === 503);
-    app.child.kill('SIGINT');
+    app.signal('SIGINT');
     expect(await app.exited).toEqual({ code: 1, signal: null });
-    expect(app.logs).toContainEqual(
+    expect(app.jsonLogs()).toContainEqual(
       expect.objectContaining({ event: 'app.shutdown', phase: 'forced', reason: 'second signal' }),
     );
   });
