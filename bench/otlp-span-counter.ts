@@ -1,6 +1,5 @@
-import { Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
+import { startOtlpTraceServer } from '../tools/otlp/otlp-trace-server';
 
 /**
  * Just enough of OTLP's ExportTraceServiceRequest to count spans (field
@@ -16,8 +15,6 @@ message ScopeSpans { repeated Span spans = 2; }
 message ResourceSpans { repeated ScopeSpans scope_spans = 2; }
 message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
 `;
-
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 interface DecodedRequest {
   resource_spans?: { scope_spans?: { spans?: unknown[] }[] }[];
@@ -42,42 +39,12 @@ const requestType = protobuf
 export async function startOtlpSpanCounter(): Promise<OtlpSpanCounter> {
   let spans = 0;
   let exports = 0;
-  const service: ServiceDefinition = {
-    Export: {
-      path: EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (value: Buffer) => value,
-      requestDeserialize: (bytes: Buffer) => bytes,
-      // An empty ExportTraceServiceResponse encodes to zero bytes.
-      responseSerialize: () => Buffer.alloc(0),
-      responseDeserialize: (bytes: Buffer) => bytes,
-    },
-  };
-  const implementation: UntypedServiceImplementation = {
-    Export: (
-      call: { request: Buffer },
-      callback: (error: { code: number; details: string } | null, value?: unknown) => void,
-    ) => {
-      try {
-        spans += countSpans(call.request);
-        exports += 1;
-        callback(null, {});
-      } catch (error) {
-        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: String(error) });
-      }
-    },
-  };
-
-  const server = new Server();
-  server.addService(service, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const server = await startOtlpTraceServer((request) => {
+    spans += countSpans(request);
+    exports += 1;
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     get spans() {
       return spans;
     },
@@ -88,17 +55,7 @@ export async function startOtlpSpanCounter(): Promise<OtlpSpanCounter> {
       spans = 0;
       exports = 0;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    stop: () => server.stop(),
   };
 }
 

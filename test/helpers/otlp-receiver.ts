@@ -1,6 +1,5 @@
-import { Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
+import { startOtlpTraceServer } from '../../tools/otlp/otlp-trace-server';
 
 /**
  * The messages of OTLP's ExportTraceServiceRequest that the tests read, with
@@ -48,8 +47,6 @@ message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
 message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
 `;
-
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /** OTLP span kinds (SPAN_KIND_*); note they are the API's SpanKind + 1. */
 export const OTLP_SPAN_KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
@@ -136,44 +133,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   let requestCount = 0;
   const waiters = new Set<() => void>();
 
-  const service: ServiceDefinition = {
-    Export: {
-      path: EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (value: Buffer) => value,
-      requestDeserialize: (bytes: Buffer) => bytes,
-      // An empty ExportTraceServiceResponse encodes to zero bytes.
-      responseSerialize: () => Buffer.alloc(0),
-      responseDeserialize: (bytes: Buffer) => bytes,
-    },
-  };
-  const implementation: UntypedServiceImplementation = {
-    Export: (
-      call: { request: Buffer },
-      callback: (error: { code: number; details: string } | null, value?: unknown) => void,
-    ) => {
-      try {
-        spans.push(...decodeRequest(call.request));
-        requestCount += 1;
-        callback(null, {});
-      } catch (error) {
-        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: String(error) });
-      }
-      for (const wake of waiters) wake();
-    },
-  };
-
-  const server = new Server();
-  server.addService(service, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const server = await startOtlpTraceServer((request) => {
+    spans.push(...decodeRequest(request));
+    requestCount += 1;
+    for (const wake of waiters) wake();
+  });
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     spans,
     get requestCount() {
       return requestCount;
@@ -205,10 +172,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       spans.length = 0;
       requestCount = 0;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.tryShutdown(() => resolve());
-      }),
+    stop: () => server.stop(),
   };
 }
 
