@@ -102,8 +102,9 @@ describe('steady traffic while the OpenTelemetry collector is gone, then hung, t
 
     // Export resuming after the outage is asserted by test/e2e/tracing/telemetry-modes (collector
     // refusing, then back, under light traffic). Under this suite's sustained agent-run traffic the
-    // exporter resumed in only about half of the runs: a known defect, see the README's Known limitations. What is asserted here holds either way: requests are
-    // unaffected and the run still carries its trace id.
+    // exporter resumed in only about half of the runs: a known defect, see the README's Known
+    // limitations. What is asserted here holds either way: requests are unaffected and the run
+    // still carries its trace id.
     const res = await runAgent(app.url, tenant.key, agentId, RUN_INPUT);
     expect(res.status).toBe(201);
     expect((res.body as { trace_id: string }).trace_id).toMatch(/^[0-9a-f]{32}$/);
