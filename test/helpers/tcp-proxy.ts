@@ -11,6 +11,8 @@ export type TcpProxyMode = 'forward' | 'refuse' | 'blackhole';
 export interface TcpProxy {
   readonly port: number;
   readonly mode: TcpProxyMode;
+  /** Client connections accepted so far. */
+  readonly connectionCount: number;
   setMode(mode: TcpProxyMode): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export async function startTcpProxy(
   let mode: TcpProxyMode = 'forward';
   const sockets = new Set<Socket>();
   let port = 0;
+  let connectionCount = 0;
 
   const track = (socket: Socket): void => {
     sockets.add(socket);
@@ -35,6 +38,7 @@ export async function startTcpProxy(
   };
 
   const onConnection = (client: Socket): void => {
+    connectionCount += 1;
     track(client);
     if (mode === 'blackhole') {
       client.resume();
@@ -77,6 +81,9 @@ export async function startTcpProxy(
     port,
     get mode() {
       return mode;
+    },
+    get connectionCount() {
+      return connectionCount;
     },
     async setMode(next) {
       if (next === mode) return;

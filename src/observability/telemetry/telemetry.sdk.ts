@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -22,6 +21,7 @@ import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { AppConfig } from '../../config/app-config';
 import { APP_VERSION } from '../../info/app-info';
 import { DroppedSpanCounter } from './dropped-spans.meter';
+import { OtlpGrpcTraceExporter } from './otlp-grpc-trace.exporter';
 import { ATTR } from './gen-ai.attributes';
 import {
   EXPORT_WARNING_INTERVAL_MS,
@@ -76,7 +76,7 @@ export function startTelemetry(config: AppConfig, options: TelemetryStartOptions
 
   const dropped = new DroppedSpanCounter();
   const exporter = new RateLimitedWarningExporter(
-    options.exporter ?? new OTLPTraceExporter({ url: telemetry.otlpEndpoint }),
+    options.exporter ?? new OtlpGrpcTraceExporter({ url: telemetry.otlpEndpoint }),
     log,
     telemetry.otlpEndpoint,
     Date.now,
