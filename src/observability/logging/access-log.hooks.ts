@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LOG_EVENTS } from './log-events';
+import { writeAccessLine } from './access-line';
 import { LOG_LIMITS, truncate } from './log-sanitizer';
 import type { RootLogger } from './root-logger';
 
@@ -19,8 +19,9 @@ declare module 'fastify' {
 
 /**
  * One `http.request.completed` line per request, written from Fastify's
- * onResponse hook straight to pino: pino-http's middleware would add a child
- * logger and its serializers to every request (SPEC 11: -37%). A request the
+ * onResponse hook straight to pino's destination (access-line.ts): pino-http's
+ * middleware would add a child logger and its serializers to every request
+ * (SPEC 11: -37%). A request the
  * client abandons gets its line with status 499 when it is abandoned. Probes
  * and scrapes (/health/*, /metrics) arrive every few seconds and go to debug.
  * Nothing is registered when the level hides info lines (LOG_LEVEL=silent is
@@ -59,20 +60,18 @@ export function logRequestCompleted(
   if (probe && !logger.isLevelEnabled('debug')) return;
   // The hook may run outside the request's async context, so the request's own fields are passed.
   const ctx = request.requestContext;
-  const fields = {
-    event: LOG_EVENTS.httpRequestCompleted,
-    request_id: ctx?.requestId,
-    tenant_id: ctx?.tenantId,
-    user_id: ctx?.userId,
-    agent_id: ctx?.agentId,
+  writeAccessLine(logger, {
+    level: probe ? 'debug' : 'info',
+    requestId: ctx?.requestId,
+    tenantId: ctx?.tenantId,
+    userId: ctx?.userId,
+    agentId: ctx?.agentId,
     method: request.method,
     route: route ?? UNMATCHED_ROUTE,
     path: pathOf(request.url),
     status,
-    duration_ms: Math.round(elapsedMs * 100) / 100,
-  };
-  if (probe) logger.debug(fields, 'Request completed');
-  else logger.info(fields, 'Request completed');
+    durationMs: Math.round(elapsedMs * 100) / 100,
+  });
 }
 
 function isProbeRoute(route: string): boolean {

@@ -1,4 +1,5 @@
 import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
 import { currentRequestContext } from '../context';
 import { DEFAULT_LOG_EVENT } from './log-events';
 
@@ -18,15 +19,23 @@ export function logContextMixin(): Record<string, unknown> {
     if (ctx.userId !== undefined) fields.user_id = ctx.userId;
     if (ctx.agentId !== undefined) fields.agent_id = ctx.agentId;
   }
+  const span = sampledSpanContext();
+  if (span) {
+    fields.trace_id = span.traceId;
+    fields.span_id = span.spanId;
+  }
+  return fields;
+}
+
+/** The active span's context when it is sampled: an unsampled span's ids lead nowhere, no backend has the trace. */
+export function sampledSpanContext(): SpanContext | undefined {
   const spanContext = trace.getActiveSpan()?.spanContext();
-  // An unsampled span's ids lead nowhere: no backend has the trace.
   if (
     spanContext &&
     (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 &&
     isSpanContextValid(spanContext)
   ) {
-    fields.trace_id = spanContext.traceId;
-    fields.span_id = spanContext.spanId;
+    return spanContext;
   }
-  return fields;
+  return undefined;
 }

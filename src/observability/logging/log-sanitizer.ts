@@ -192,6 +192,16 @@ class Sanitizer {
 
 const DEFAULT_SANITIZER = new Sanitizer(false);
 
+/**
+ * One string field, cleaned as the line sanitizer would clean it under that
+ * key (for lines built without pino's object pipeline). Content keys are
+ * redacted: this path has no content-capture setting.
+ */
+export function sanitizeLogString(key: string, value: string): string {
+  const clean = DEFAULT_SANITIZER.entry(key, value, 0);
+  return typeof clean === 'string' ? clean : REDACTED;
+}
+
 function looksLikeCredential(value: string): boolean {
   // Both schemes start with b; most strings are rejected without running the regex.
   return (value.charCodeAt(0) | 0x20) === 0x62 && SECRET_VALUE.test(value);

@@ -4,7 +4,9 @@ import type { AppConfig } from '../../config';
 import { logContextMixin } from './log-context.mixin';
 import { DEFAULT_LOG_EVENT } from './log-events';
 import { createLogSanitizer, isError } from './log-sanitizer';
+import { LineBatchDestination } from './line-batch.destination';
 import { LOG_SERIALIZERS } from './log-serializers';
+import { isoTimestampNow } from './log-timestamp';
 
 /** The application's one pino instance: Nest's Logger and the access log write through it. */
 export type RootLogger = Logger;
@@ -35,7 +37,7 @@ export function rootLoggerOptions(config: AppConfig): LoggerOptions {
 }
 
 /**
- * The root logger: JSON lines to stdout (asynchronous writes, flushed on exit),
+ * The root logger: JSON lines to stdout (synchronous 4 KiB batches, flushed on exit),
  * pino-pretty with LOG_FORMAT=pretty, nothing at all with LOG_LEVEL=silent.
  * `destination` replaces stdout; tests pass one to read the lines in-process.
  */
@@ -54,30 +56,20 @@ function defaultDestination(config: AppConfig): DestinationStream {
       messageFormat: prettyMessage,
     });
   }
-  // Lines leave in 4 KiB batches, written synchronously: on two cores an asynchronous write
-  // (a thread-pool hand-off per batch) cost about 10 µs a request, this about 3 (npm run bench).
-  // The periodic flush bounds how late a line can be; the exit flush keeps the last lines.
-  const stream = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 200 });
-  flushOnExit(stream);
-  return stream;
+  return stdoutDestination();
 }
 
-const streamsToFlushOnExit = new Set<{ flushSync(): void }>();
+let stdout: LineBatchDestination | undefined;
 
-/** pino flushes only asynchronous destinations at exit; a buffered synchronous one needs this. */
-function flushOnExit(stream: { flushSync(): void }): void {
-  if (streamsToFlushOnExit.size === 0) {
-    process.once('exit', () => {
-      for (const pending of streamsToFlushOnExit) {
-        try {
-          pending.flushSync();
-        } catch {
-          // stdout is gone: nowhere left to write
-        }
-      }
-    });
+/** One batch for stdout per process, however many loggers: two batches would reorder lines. */
+function stdoutDestination(): LineBatchDestination {
+  if (!stdout) {
+    const destination = new LineBatchDestination(1);
+    // Batched lines would otherwise be lost at exit.
+    process.once('exit', () => destination.flushSync());
+    stdout = destination;
   }
-  streamsToFlushOnExit.add(stream);
+  return stdout;
 }
 
 /** `agent.execute.started [AgentRunner] Starting agent execution`; framework lines without the `log` event. */
@@ -94,7 +86,7 @@ function prettyMessage(line: Record<string, unknown>, messageKey: string): strin
 }
 
 function isoTimestamp(): string {
-  return `,"timestamp":"${new Date().toISOString()}"`;
+  return `,"timestamp":"${isoTimestampNow()}"`;
 }
 
 /**
