@@ -1,6 +1,8 @@
 import { register } from 'prom-client';
 import { parseExposition, sampleValue, samplesOf } from '../../../test/helpers/metrics';
-import { HttpMetricsRecorder } from './http-metrics.hooks';
+import { EXEMPLAR_INTERVAL_MS, HttpMetricsRecorder } from './http-metrics.hooks';
+import { metricFamilies } from './metric-families';
+import { renderMetrics } from './metrics-exposition';
 import { METRIC } from './metric-names';
 
 describe(HttpMetricsRecorder.name, () => {
@@ -63,5 +65,40 @@ describe(HttpMetricsRecorder.name, () => {
         endpoint: '/v1/info',
       }),
     ).toBeUndefined();
+  });
+
+  it('gives each duration bucket a sampled trace as exemplar, at most one a second', async () => {
+    let clock = 0;
+    const timed = new HttpMetricsRecorder(metricFamilies(), () => clock);
+    const exemplars = async () =>
+      samplesOf(
+        parseExposition(await renderMetrics('openmetrics')),
+        `${METRIC.httpRequestDuration}_bucket`,
+      )
+        .filter((s) => s.labels.endpoint === '/v1/exemplar' && s.exemplar)
+        .map((s) => [s.labels.le, s.exemplar?.labels.trace_id]);
+
+    timed.record('GET', '/v1/exemplar', 200, 0.003, 'trace-a');
+    clock += EXEMPLAR_INTERVAL_MS - 1;
+    // Same bucket within the interval: counted, but the exemplar stays.
+    timed.record('GET', '/v1/exemplar', 200, 0.004, 'trace-b');
+    // Another bucket has its own interval.
+    timed.record('GET', '/v1/exemplar', 200, 0.3, 'trace-c');
+    // Unsampled requests never replace one.
+    timed.record('GET', '/v1/exemplar', 200, 0.3);
+    expect(await exemplars()).toEqual([
+      ['0.005', 'trace-a'],
+      ['0.5', 'trace-c'],
+    ]);
+
+    clock += 1;
+    timed.record('GET', '/v1/exemplar', 200, 0.002, 'trace-d');
+    expect(await exemplars()).toEqual([
+      ['0.005', 'trace-d'],
+      ['0.5', 'trace-c'],
+    ]);
+    const samples = parseExposition(await register.metrics());
+    const labels = { method: 'GET', endpoint: '/v1/exemplar' };
+    expect(sampleValue(samples, `${METRIC.httpRequestDuration}_count`, labels)).toBe(5);
   });
 });

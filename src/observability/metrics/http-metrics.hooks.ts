@@ -1,16 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Counter } from 'prom-client';
-import { currentTraceId } from '../telemetry';
+import { sampledTraceIdOf } from '../telemetry';
 import { addConnectionSource, metricFamilies, observeDuration } from './metric-families';
 import type { MetricFamilies } from './metric-families';
-import { HTTP_METHODS, OTHER_METHOD, UNMATCHED_ROUTE } from './metric-names';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Trace id of the inbound span, captured while it is current (exemplars). */
-    metricsTraceId?: string;
-  }
-}
+import { HTTP_DURATION_BUCKETS, HTTP_METHODS, OTHER_METHOD, UNMATCHED_ROUTE } from './metric-names';
 
 /** The pre-bound series of one (method, route) pair. */
 interface RouteSeries {
@@ -19,7 +12,18 @@ interface RouteSeries {
   readonly labels: { readonly method: string; readonly endpoint: string };
   readonly duration: { observe(seconds: number): void };
   readonly byStatus: Map<number, { inc(): void }>;
+  /** When each duration bucket (and +Inf, last) last took an exemplar. */
+  readonly exemplarAtMs: Float64Array;
 }
+
+/**
+ * A bucket takes a new exemplar at most this often. Each bucket shows only
+ * its latest exemplar, and a scrape comes every 15 s or so: one a second keeps
+ * every exemplar a scrape sees at most a second stale, and spares most
+ * requests prom-client's exemplar path (label checks, an object per call),
+ * several times the cost of a plain observation.
+ */
+export const EXEMPLAR_INTERVAL_MS = 1000;
 
 /**
  * http_requests_total and http_request_duration_seconds for one request,
@@ -31,7 +35,10 @@ export class HttpMetricsRecorder {
   private readonly routes = new Map<string, RouteSeries>();
   private readonly requests: Counter<'method' | 'endpoint' | 'status'>;
 
-  constructor(private readonly families: MetricFamilies = metricFamilies()) {
+  constructor(
+    private readonly families: MetricFamilies = metricFamilies(),
+    private readonly now: () => number = Date.now,
+  ) {
     this.requests = families.httpRequests;
   }
 
@@ -55,8 +62,22 @@ export class HttpMetricsRecorder {
     }
     requests.inc();
     if (!(seconds >= 0 && Number.isFinite(seconds))) return;
-    if (traceId === undefined) series.duration.observe(seconds);
-    else observeDuration(this.families.httpRequestDuration, series.labels, seconds, traceId);
+    if (traceId === undefined || !this.takesExemplar(series, seconds)) {
+      series.duration.observe(seconds);
+    } else {
+      observeDuration(this.families.httpRequestDuration, series.labels, seconds, traceId);
+    }
+  }
+
+  private takesExemplar(series: RouteSeries, seconds: number): boolean {
+    let bucket = 0;
+    while (bucket < HTTP_DURATION_BUCKETS.length && seconds > HTTP_DURATION_BUCKETS[bucket]) {
+      bucket++;
+    }
+    const now = this.now();
+    if (now - series.exemplarAtMs[bucket] < EXEMPLAR_INTERVAL_MS) return false;
+    series.exemplarAtMs[bucket] = now;
+    return true;
   }
 
   private seriesFor(method: string, route: string | undefined): RouteSeries {
@@ -70,6 +91,7 @@ export class HttpMetricsRecorder {
         labels,
         duration: this.families.httpRequestDuration.labels(labels),
         byStatus: new Map(),
+        exemplarAtMs: new Float64Array(HTTP_DURATION_BUCKETS.length + 1).fill(-Infinity),
       };
       this.routes.set(key, series);
     }
@@ -94,21 +116,13 @@ export interface HttpMetricsOptions {
  */
 export function registerHttpMetrics(fastify: FastifyInstance, options: HttpMetricsOptions): void {
   const recorder = new HttpMetricsRecorder();
-  if (options.exemplars) {
-    fastify.decorateRequest('metricsTraceId', undefined);
-    // The inbound span is current while onRequest runs; by onResponse it may have ended.
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      request.metricsTraceId = currentTraceId();
-      done();
-    });
-  }
   fastify.addHook('onResponse', (request, reply, done) => {
     recorder.record(
       request.method,
       request.routeOptions.url,
       reply.statusCode,
       reply.elapsedTime / 1000,
-      request.metricsTraceId,
+      options.exemplars ? sampledTraceIdOf(request) : undefined,
     );
     done();
   });

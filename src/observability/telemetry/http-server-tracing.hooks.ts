@@ -104,8 +104,8 @@ function describeRequest(span: Span, request: FastifyRequest, route: string | un
 function endServerSpan(request: FastifyRequest, reply: FastifyReply | undefined): void {
   const state = request.serverSpan;
   if (!state) return;
-  request.serverSpan = undefined;
   const { span } = state;
+  // Also what makes a second call (abort, then response) a no-op: an ended span records nothing.
   if (!span.isRecording()) return;
   if (reply) {
     const status = reply.statusCode;
@@ -133,4 +133,15 @@ function hasPathPrefix(url: string, prefix: string): boolean {
   if (!url.startsWith(prefix)) return false;
   const next = url.charCodeAt(prefix.length);
   return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f; /* ? */
+}
+
+/**
+ * The trace id of the request's inbound span when it is sampled (exemplars),
+ * read from the request rather than the active context: it holds after the
+ * span ended, and in hooks that run outside the request's context.
+ */
+export function sampledTraceIdOf(request: FastifyRequest): string | undefined {
+  const spanContext = request.serverSpan?.span.spanContext();
+  if (!spanContext || !(spanContext.traceFlags & TraceFlags.SAMPLED)) return undefined;
+  return spanContext.traceId;
 }

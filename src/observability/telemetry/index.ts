@@ -1,7 +1,7 @@
 export { TelemetryModule } from './telemetry.module';
 export { TraceAgent, TraceLlmCall, TraceTool } from './trace.decorators';
 export { currentTraceContext, currentTraceId, withSpan } from './with-span';
-export { registerHttpServerTracing } from './http-server-tracing.hooks';
+export { registerHttpServerTracing, sampledTraceIdOf } from './http-server-tracing.hooks';
 export {
   droppedSpanCount,
   shutdownTelemetry,
