@@ -175,4 +175,15 @@ describe('truncate and stripUrlSecrets', () => {
     expect(truncate('short')).toBe('short');
     expect(stripUrlSecrets('/v1/agents')).toBe('/v1/agents');
   });
+
+  it('drops query, fragment and credentials from URLs, and query and fragment from paths', () => {
+    expect(stripUrlSecrets('https://user:pw@example.com:8443/a?token=1#f')).toBe(
+      'https://example.com:8443/a',
+    );
+    expect(stripUrlSecrets('redis://:secret@redis:6379/0')).toBe('redis://redis:6379/0');
+    expect(stripUrlSecrets('/v1/agents/1?key=secret')).toBe('/v1/agents/1');
+    expect(stripUrlSecrets('/v1/a#frag')).toBe('/v1/a');
+    // A path that merely looks like it has credentials is a path.
+    expect(stripUrlSecrets('/x/user:pw@host')).toBe('/x/user:pw@host');
+  });
 });

@@ -222,6 +222,8 @@ export function truncate(value: string, max: number = LOG_LIMITS.maxStringLength
 export function stripUrlSecrets(value: string): string {
   const end = value.search(/[?#]/);
   const withoutQuery = end === -1 ? value : value.slice(0, end);
+  // A path (every access line's) has no scheme, so no credentials to strip.
+  if (withoutQuery.charCodeAt(0) === 0x2f /* / */) return withoutQuery;
   return withoutQuery.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
 }
 

@@ -9,8 +9,8 @@ import {
 } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { runWithRequestContext } from '../context/request-context';
 import { ATTR, SPAN_NAME, TRACE_RESPONSE_HEADER } from './gen-ai.attributes';
+import { stamp as stampRequestAttributes } from './request-attributes.span-processor';
 import { activeTracer } from './telemetry.state';
 
 interface ServerSpanState {
@@ -118,10 +118,9 @@ function endServerSpan(request: FastifyRequest, reply: FastifyReply | undefined)
   } else {
     span.setAttribute(ATTR.errorType, 'aborted');
   }
-  // End inside the request's own context so the tenant/user/agent stamp reads this request.
-  const requestContext = request.requestContext;
-  if (requestContext) runWithRequestContext(requestContext, () => span.end());
-  else span.end();
+  // From the request itself: this hook may run in another request's async context.
+  stampRequestAttributes(span, request.requestContext);
+  span.end();
 }
 
 /** /metrics, /health and /health/... (with or without a query string). */

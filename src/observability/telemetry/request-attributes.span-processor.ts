@@ -1,6 +1,8 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { currentRequestContext } from '../context/request-context';
+import type { RequestContext } from '../context/request-context';
 import { ATTR } from './gen-ai.attributes';
 
 /**
@@ -11,11 +13,14 @@ import { ATTR } from './gen-ai.attributes';
  */
 export class RequestAttributesSpanProcessor implements SpanProcessor {
   onStart(span: Span, _parentContext: Context): void {
-    stamp(span);
+    stamp(span, currentRequestContext());
   }
 
   onEnding(span: Span): void {
-    stamp(span);
+    // Inbound server spans end in a Fastify hook that may run in another request's async
+    // context: http-server-tracing stamps them from their own request instead.
+    if (span.kind === SpanKind.SERVER) return;
+    stamp(span, currentRequestContext());
   }
 
   onEnd(_span: ReadableSpan): void {}
@@ -29,8 +34,11 @@ export class RequestAttributesSpanProcessor implements SpanProcessor {
   }
 }
 
-function stamp(span: Span): void {
-  const ctx = currentRequestContext();
+/** Sets the request's tenant_id, user_id and agent_id (those known) on a span. */
+export function stamp(
+  span: { setAttribute(key: string, value: string): unknown },
+  ctx: RequestContext | undefined,
+): void {
   if (!ctx) return;
   if (ctx.tenantId !== undefined) span.setAttribute(ATTR.tenantId, ctx.tenantId);
   if (ctx.userId !== undefined) span.setAttribute(ATTR.userId, ctx.userId);
