@@ -67,6 +67,14 @@ describe(formatAccessLine.name, () => {
     expect(line.path).toBe('https://example.com/x');
   });
 
+  it('carries the ids of the request’s sampled span', () => {
+    const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    expect(parse(formatAccessLine({ ...BASE, trace }))).toMatchObject({
+      trace_id: trace.traceId,
+      span_id: trace.spanId,
+    });
+  });
+
   it('writes null for a duration that is not a number', () => {
     expect(parse(formatAccessLine({ ...BASE, durationMs: Number.NaN })).duration_ms).toBeNull();
   });

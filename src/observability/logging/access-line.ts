@@ -1,6 +1,5 @@
 import pino from 'pino';
 import type { DestinationStream } from 'pino';
-import { sampledSpanContext } from './log-context.mixin';
 import { LOG_EVENTS } from './log-events';
 import { sanitizeLogString } from './log-sanitizer';
 import { isoTimestampNow } from './log-timestamp';
@@ -17,6 +16,8 @@ export interface AccessLine {
   readonly path: string;
   readonly status: number;
   readonly durationMs: number;
+  /** The request's sampled span, whose ids the line carries to join its trace. */
+  readonly trace?: { readonly traceId: string; readonly spanId: string };
 }
 
 const PREFIX = { info: '{"level":"info","timestamp":"', debug: '{"level":"debug","timestamp":"' };
@@ -27,7 +28,7 @@ const END = ',"message":"Request completed"}\n';
  * Writes the `http.request.completed` line straight to the root logger's
  * destination, as pino would have written it: the same fields, the same
  * cleaning of each string (secret-looking values redacted, long ones cut,
- * JSON escaping), the trace ids of the active sampled span. Every request
+ * JSON escaping), the trace ids of the request's sampled span. Every request
  * writes one, and pino's generic path (hooks, mixin, merge, a sanitizer pass
  * over the whole object, per-key serialisation) cost about four times as much.
  */
@@ -48,8 +49,9 @@ export function formatAccessLine(line: AccessLine): string {
     `,"path":${text('path', line.path)}` +
     `,"status":${finite(line.status)}` +
     `,"duration_ms":${finite(line.durationMs)}`;
-  const span = sampledSpanContext();
-  if (span) json += `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`;
+  const trace = line.trace;
+  if (trace)
+    json += `,"trace_id":${JSON.stringify(trace.traceId)},"span_id":${JSON.stringify(trace.spanId)}`;
   return json + END;
 }
 

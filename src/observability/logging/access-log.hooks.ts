@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sampledServerSpanContext } from '../telemetry';
 import { writeAccessLine } from './access-line';
+import { sampledSpanContext } from './log-context.mixin';
 import { LOG_LIMITS, truncate } from './log-sanitizer';
 import type { RootLogger } from './root-logger';
 
@@ -71,6 +73,7 @@ export function logRequestCompleted(
     path: pathOf(request.url),
     status,
     durationMs: Math.round(elapsedMs * 100) / 100,
+    trace: sampledServerSpanContext(request) ?? sampledSpanContext(),
   });
 }
 

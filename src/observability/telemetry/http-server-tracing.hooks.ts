@@ -7,7 +7,7 @@ import {
   trace,
   TraceFlags,
 } from '@opentelemetry/api';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Context, Span, SpanContext } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ATTR, SPAN_NAME, TRACE_RESPONSE_HEADER } from './gen-ai.attributes';
 import { stamp as stampRequestAttributes } from './request-attributes.span-processor';
@@ -135,12 +135,16 @@ function hasPathPrefix(url: string, prefix: string): boolean {
 }
 
 /**
- * The trace id of the request's inbound span when it is sampled (exemplars),
- * read from the request rather than the active context: it holds after the
- * span ended, and in hooks that run outside the request's context.
+ * The request's inbound span context when it is sampled (exemplars, the access
+ * line), read from the request rather than the active context: it holds after
+ * the span ended, and in hooks that run outside the request's context.
  */
-export function sampledTraceIdOf(request: FastifyRequest): string | undefined {
+export function sampledServerSpanContext(request: FastifyRequest): SpanContext | undefined {
   const spanContext = request.serverSpan?.span.spanContext();
   if (!spanContext || !(spanContext.traceFlags & TraceFlags.SAMPLED)) return undefined;
-  return spanContext.traceId;
+  return spanContext;
+}
+
+export function sampledTraceIdOf(request: FastifyRequest): string | undefined {
+  return sampledServerSpanContext(request)?.traceId;
 }

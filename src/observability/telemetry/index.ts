@@ -1,7 +1,11 @@
 export { TelemetryModule } from './telemetry.module';
 export { TraceAgent, TraceLlmCall, TraceTool } from './trace.decorators';
 export { currentTraceContext, currentTraceId, withSpan } from './with-span';
-export { registerHttpServerTracing, sampledTraceIdOf } from './http-server-tracing.hooks';
+export {
+  registerHttpServerTracing,
+  sampledServerSpanContext,
+  sampledTraceIdOf,
+} from './http-server-tracing.hooks';
 export {
   droppedSpanCount,
   shutdownTelemetry,
