@@ -11,6 +11,7 @@ import {
   registerAccessLog,
   RootLogger,
 } from './observability/logging';
+import { registerRefusedBodyLinger } from './http/refused-body.hooks';
 import { registerDrainHooks, ShutdownState } from './observability/health';
 import { registerHttpMetrics } from './observability/metrics';
 import { registerHttpServerTracing } from './observability/telemetry';
@@ -51,7 +52,9 @@ export async function createApp(
     // too (with bufferLogs, Nest would flush the buffer to its console logger on failure).
     { logger: createNestLogger(logger), abortOnError: false },
   );
-  // Added before listen() registers the routes, so it covers them all.
+  // Added before listen() registers the routes, so they cover them all; the linger first,
+  // so that a connection the drain closes stays closed.
+  registerRefusedBodyLinger(adapter.getInstance());
   registerDrainHooks(adapter.getInstance(), app.get(ShutdownState));
   // No enableShutdownHooks(): it would close at the first signal, without the readiness drain.
   // main.ts installs enableGracefulShutdown (src/observability/health) instead.
