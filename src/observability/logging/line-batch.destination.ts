@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 
-/** Bytes gathered before a write: about fifteen access lines per system call. */
+/** Characters gathered before a write: about fifteen access lines per system call. */
 export const BATCH_CHARS = 4096;
 /** Longest a line waits for its batch to fill. */
 export const FLUSH_INTERVAL_MS = 200;

@@ -10,7 +10,7 @@ import {
 import type { Context, Span, SpanContext } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ATTR, SPAN_NAME, TRACE_RESPONSE_HEADER } from './gen-ai.attributes';
-import { stamp as stampRequestAttributes } from './request-attributes.span-processor';
+import { stampRequestAttributes } from './request-attributes.span-processor';
 import { activeTracer } from './telemetry.state';
 
 interface ServerSpanState {

@@ -13,14 +13,14 @@ import { ATTR } from './gen-ai.attributes';
  */
 export class RequestAttributesSpanProcessor implements SpanProcessor {
   onStart(span: Span, _parentContext: Context): void {
-    stamp(span, currentRequestContext());
+    stampRequestAttributes(span, currentRequestContext());
   }
 
   onEnding(span: Span): void {
     // Inbound server spans end in a Fastify hook that may run in another request's async
     // context: http-server-tracing stamps them from their own request instead.
     if (span.kind === SpanKind.SERVER) return;
-    stamp(span, currentRequestContext());
+    stampRequestAttributes(span, currentRequestContext());
   }
 
   onEnd(_span: ReadableSpan): void {}
@@ -35,7 +35,7 @@ export class RequestAttributesSpanProcessor implements SpanProcessor {
 }
 
 /** Sets the request's tenant_id, user_id and agent_id (those known) on a span. */
-export function stamp(
+export function stampRequestAttributes(
   span: { setAttribute(key: string, value: string): unknown },
   ctx: RequestContext | undefined,
 ): void {
