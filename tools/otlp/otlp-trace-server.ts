@@ -1,5 +1,5 @@
 import { Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -13,11 +13,11 @@ export interface OtlpTraceServer {
 /**
  * A real OTLP/gRPC trace endpoint on a free port of 127.0.0.1: the app exports
  * to it exactly as it would to an OpenTelemetry Collector. Each export's raw
- * ExportTraceServiceRequest bytes go to `onExport`; a throw answers
+ * ExportTraceServiceRequest bytes (and the call's metadata) go to `onExport`; a throw answers
  * INVALID_ARGUMENT. The test receiver decodes spans, the benchmark counts them.
  */
 export async function startOtlpTraceServer(
-  onExport: (request: Buffer) => void,
+  onExport: (request: Buffer, metadata: Metadata) => void,
 ): Promise<OtlpTraceServer> {
   const service: ServiceDefinition = {
     Export: {
@@ -33,11 +33,11 @@ export async function startOtlpTraceServer(
   };
   const implementation: UntypedServiceImplementation = {
     Export: (
-      call: { request: Buffer },
+      call: { request: Buffer; metadata: Metadata },
       callback: (error: { code: number; details: string } | null, value?: unknown) => void,
     ) => {
       try {
-        onExport(call.request);
+        onExport(call.request, call.metadata);
         callback(null, {});
       } catch (error) {
         callback({ code: GrpcStatus.INVALID_ARGUMENT, details: String(error) });

@@ -1,4 +1,4 @@
-import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
@@ -42,33 +42,9 @@ describe(OtlpGrpcTraceExporter.name, () => {
 
   it('sends the OTEL_EXPORTER_OTLP_HEADERS as gRPC metadata (collector auth)', async () => {
     const seen: Metadata[] = [];
-    const server = new Server();
-    server.addService(
-      {
-        Export: {
-          path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (value: Buffer) => value,
-          requestDeserialize: (bytes: Buffer) => bytes,
-          responseSerialize: () => Buffer.alloc(0),
-          responseDeserialize: (bytes: Buffer) => bytes,
-        },
-      },
-      {
-        Export: (call: { metadata: Metadata }, callback: (error: null, value: object) => void) => {
-          seen.push(call.metadata);
-          callback(null, {});
-        },
-      },
-    );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    const collector = await startOtlpTraceServer((_request, metadata) => seen.push(metadata));
     process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-collector-token=abc123';
-    const exporter = new OtlpGrpcTraceExporter({ url: `http://127.0.0.1:${port}` });
+    const exporter = new OtlpGrpcTraceExporter({ url: collector.endpoint });
     delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
     try {
       await expect(exportOnce(exporter, finishedSpans('auth'))).resolves.toEqual({
@@ -78,7 +54,7 @@ describe(OtlpGrpcTraceExporter.name, () => {
       expect(String(seen[0].get('user-agent')[0])).toContain('enterprise-agent-platform/');
     } finally {
       await exporter.shutdown();
-      server.forceShutdown();
+      await collector.stop();
     }
   });
 
