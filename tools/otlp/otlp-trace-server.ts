@@ -1,7 +1,6 @@
 import { Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Metadata, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+import { OTLP_TRACE_EXPORT_PATH } from '../../src/observability/telemetry/otlp-grpc-trace.exporter';
 
 export interface OtlpTraceServer {
   /** http://127.0.0.1:PORT, for OTLP_ENDPOINT. */
@@ -21,7 +20,7 @@ export async function startOtlpTraceServer(
 ): Promise<OtlpTraceServer> {
   const service: ServiceDefinition = {
     Export: {
-      path: EXPORT_PATH,
+      path: OTLP_TRACE_EXPORT_PATH,
       requestStream: false,
       responseStream: false,
       requestSerialize: (value: Buffer) => value,

@@ -79,6 +79,18 @@ describe(ReconnectingGrpcTransport.name, () => {
   let clock: number;
   let transport: ReconnectingGrpcTransport;
 
+  /** A transport to 127.0.0.1:port that reads the test's clock. */
+  const transportTo = (port: number): ReconnectingGrpcTransport =>
+    new ReconnectingGrpcTransport(
+      {
+        address: `127.0.0.1:${port}`,
+        credentials: () => credentials.createInsecure(),
+        metadata: () => new Metadata(),
+        channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
+      },
+      () => clock,
+    );
+
   const send = async (timeoutMs = TIMEOUT_MS): Promise<string> =>
     (await transport.send(EMPTY_REQUEST, timeoutMs)).status;
 
@@ -86,15 +98,7 @@ describe(ReconnectingGrpcTransport.name, () => {
     receiver = await startOtlpReceiver();
     proxy = await startTcpProxy(Number(new URL(receiver.endpoint).port));
     clock = 0;
-    transport = new ReconnectingGrpcTransport(
-      {
-        address: `127.0.0.1:${proxy.port}`,
-        credentials: () => credentials.createInsecure(),
-        metadata: () => new Metadata(),
-        channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
-      },
-      () => clock,
-    );
+    transport = transportTo(proxy.port);
   });
 
   afterEach(async () => {
@@ -129,15 +133,7 @@ describe(ReconnectingGrpcTransport.name, () => {
       if (rejecting) throw new Error('rejected');
     });
     const collectorProxy = await startTcpProxy(Number(new URL(collector.endpoint).port));
-    const toCollector = new ReconnectingGrpcTransport(
-      {
-        address: `127.0.0.1:${collectorProxy.port}`,
-        credentials: () => credentials.createInsecure(),
-        metadata: () => new Metadata(),
-        channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
-      },
-      () => clock,
-    );
+    const toCollector = transportTo(collectorProxy.port);
     const sendToCollector = async (): Promise<string> =>
       (await toCollector.send(EMPTY_REQUEST, TIMEOUT_MS)).status;
     try {

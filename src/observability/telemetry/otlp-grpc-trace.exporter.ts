@@ -19,7 +19,8 @@ import { APP_VERSION } from '../../info/app-info';
 
 const USER_AGENT = `enterprise-agent-platform/${APP_VERSION}`;
 
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+/** The OTLP/gRPC trace service method (the collector's TraceService.Export). */
+export const OTLP_TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /**
  * Longest wait between attempts to reach a collector that went away. gRPC's
@@ -115,7 +116,7 @@ export class ReconnectingGrpcTransport implements IExporterTransport {
     const request = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return new Promise((resolve) => {
       client.makeUnaryRequest(
-        EXPORT_PATH,
+        OTLP_TRACE_EXPORT_PATH,
         (bytes: Buffer) => bytes,
         (bytes: Buffer) => bytes,
         request,
