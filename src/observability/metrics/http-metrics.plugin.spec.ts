@@ -1,16 +1,29 @@
-import { register } from 'prom-client';
-import { parseExposition, sampleValue, samplesOf } from '../../../test/helpers/metrics';
-import { EXEMPLAR_INTERVAL_MS, HttpMetricsRecorder } from './http-metrics.hooks';
-import { metricFamilies } from './metric-families';
-import { renderMetrics } from './metrics-exposition';
+import { sampleValue, samplesOf } from '../../../test/helpers/metrics';
+import { startObservedModule } from '../../../test/helpers/observability';
+import type { ObservedModule } from '../../../test/helpers/observability';
+import { getToken } from '@willsoto/nestjs-prometheus';
+import { EXEMPLAR_INTERVAL_MS, HttpMetricsRecorder } from './http-metrics.plugin';
 import { METRIC } from './metric-names';
 
 describe(HttpMetricsRecorder.name, () => {
-  const recorder = new HttpMetricsRecorder();
-  beforeEach(() => register.resetMetrics());
+  let observed: ObservedModule;
+  let recorder: HttpMetricsRecorder;
+  let clock = 0;
+
+  beforeAll(async () => {
+    observed = await startObservedModule();
+    // The module's own metrics, on a clock the test moves.
+    recorder = new HttpMetricsRecorder(
+      observed.get(getToken(METRIC.httpRequests)),
+      observed.get(getToken(METRIC.httpRequestDuration)),
+      () => clock,
+    );
+  });
+  afterAll(() => observed.close());
+  beforeEach(() => observed.registry.resetMetrics());
 
   async function requests() {
-    return samplesOf(parseExposition(await register.metrics()), METRIC.httpRequests).map((s) => ({
+    return samplesOf(await observed.samples(), METRIC.httpRequests).map((s) => ({
       ...s.labels,
       value: s.value,
     }));
@@ -24,7 +37,7 @@ describe(HttpMetricsRecorder.name, () => {
       { method: 'POST', endpoint: '/v1/agents/:id/runs', status: '201', value: 2 },
       { method: 'POST', endpoint: '/v1/agents/:id/runs', status: '429', value: 1 },
     ]);
-    const samples = parseExposition(await register.metrics());
+    const samples = await observed.samples();
     const labels = { method: 'POST', endpoint: '/v1/agents/:id/runs' };
     expect(sampleValue(samples, `${METRIC.httpRequestDuration}_count`, labels)).toBe(3);
     expect(
@@ -51,7 +64,7 @@ describe(HttpMetricsRecorder.name, () => {
 
   it('counts a request whose duration is not a number without observing it', async () => {
     recorder.record('GET', '/v1/info', 200, NaN);
-    const samples = parseExposition(await register.metrics());
+    const samples = await observed.samples();
     expect(
       sampleValue(samples, METRIC.httpRequests, {
         method: 'GET',
@@ -68,13 +81,9 @@ describe(HttpMetricsRecorder.name, () => {
   });
 
   it('gives each duration bucket a sampled trace as exemplar, at most one a second', async () => {
-    let clock = 0;
-    const timed = new HttpMetricsRecorder(metricFamilies(), () => clock);
+    const timed = recorder;
     const exemplars = async () =>
-      samplesOf(
-        parseExposition(await renderMetrics('openmetrics')),
-        `${METRIC.httpRequestDuration}_bucket`,
-      )
+      samplesOf(await observed.samples('openmetrics'), `${METRIC.httpRequestDuration}_bucket`)
         .filter((s) => s.labels.endpoint === '/v1/exemplar' && s.exemplar)
         .map((s) => [s.labels.le, s.exemplar?.labels.trace_id]);
 
@@ -97,7 +106,7 @@ describe(HttpMetricsRecorder.name, () => {
       ['0.005', 'trace-d'],
       ['0.5', 'trace-c'],
     ]);
-    const samples = parseExposition(await register.metrics());
+    const samples = await observed.samples();
     const labels = { method: 'GET', endpoint: '/v1/exemplar' };
     expect(sampleValue(samples, `${METRIC.httpRequestDuration}_count`, labels)).toBe(5);
   });

@@ -1,15 +1,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorBody } from '../../http/http-exception.filter';
-import { acceptRequestId, newRequestContext } from '../context';
-import { logRequestCompleted } from './access-log.hooks';
-import type { RootLogger } from './root-logger';
+import { acceptRequestId, newRequestContext } from '../observability/context';
+import { logRequestCompleted } from '../observability/logging';
+import type { RootLogger } from '../observability/logging';
+import { toErrorBody } from './http-exception.filter';
 
 /**
  * Fastify's `frameworkErrors`: the router answers a malformed URL (400) or an
  * over-long route parameter (414) before any hook runs, so those answers
- * would carry no X-Request-ID, no SPEC error body and no access line. This
- * gives them all three. It replaces the adapter's default, whose only extra
- * is a security hook this application does not register.
+ * would carry no X-Request-ID, no error body and no access line. This gives
+ * them all three. It replaces the adapter's default, whose only extra is a
+ * security hook this application does not register.
  */
 export function createFrameworkErrorHandler(
   logger: RootLogger,

@@ -1,9 +1,14 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyInstance } from 'fastify';
-import type { Counter } from 'prom-client';
-import { sampledTraceIdOf } from '../telemetry';
-import { addConnectionSource, metricFamilies, observeDuration } from './metric-families';
-import type { MetricFamilies } from './metric-families';
-import { HTTP_DURATION_BUCKETS, HTTP_METHODS, OTHER_METHOD, UNMATCHED_ROUTE } from './metric-names';
+import fp from 'fastify-plugin';
+import type { Counter, Histogram } from 'prom-client';
+import { isProbePath, UNMATCHED_ROUTE } from '../catalog';
+import { REQUEST_CONTEXT_PLUGIN, sampledSpanContext } from '../context';
+import { HTTP_SERVER_TRACING_PLUGIN } from '../telemetry';
+import { HTTP_DURATION_BUCKETS, HTTP_METHODS, METRIC, OTHER_METHOD } from './metric-names';
+import { ScrapeSources } from './metric-providers';
+import { observeDuration } from './metrics.service';
 
 /** The pre-bound series of one (method, route) pair. */
 interface RouteSeries {
@@ -25,21 +30,28 @@ interface RouteSeries {
  */
 export const EXEMPLAR_INTERVAL_MS = 1000;
 
+/** Seam for tests of the exemplar interval. */
+export const HTTP_METRICS_CLOCK = Symbol('HTTP_METRICS_CLOCK');
+
 /**
  * http_requests_total and http_request_duration_seconds for one request,
  * on the hot path: every key is bounded (methods fold into OTHER, routes are
  * templates or `unmatched`, statuses are 3-digit codes), so the per-route
  * children are looked up in a map instead of hashing labels each time.
  */
+@Injectable()
 export class HttpMetricsRecorder {
   private readonly routes = new Map<string, RouteSeries>();
-  private readonly requests: Counter<'method' | 'endpoint' | 'status'>;
+  private readonly now: () => number;
 
   constructor(
-    private readonly families: MetricFamilies = metricFamilies(),
-    private readonly now: () => number = Date.now,
+    @InjectMetric(METRIC.httpRequests)
+    private readonly requests: Counter<'method' | 'endpoint' | 'status'>,
+    @InjectMetric(METRIC.httpRequestDuration)
+    private readonly duration: Histogram<'method' | 'endpoint'>,
+    @Optional() @Inject(HTTP_METRICS_CLOCK) now?: () => number,
   ) {
-    this.requests = families.httpRequests;
+    this.now = now ?? Date.now;
   }
 
   /**
@@ -65,7 +77,7 @@ export class HttpMetricsRecorder {
     if (traceId === undefined || !this.takesExemplar(series, seconds)) {
       series.duration.observe(seconds);
     } else {
-      observeDuration(this.families.httpRequestDuration, series.labels, seconds, traceId);
+      observeDuration(this.duration, series.labels, seconds, traceId);
     }
   }
 
@@ -87,9 +99,9 @@ export class HttpMetricsRecorder {
     if (series === undefined) {
       const labels = { method, endpoint };
       series = {
-        excluded: route !== undefined && isUncountedRoute(route),
+        excluded: route !== undefined && isProbePath(route),
         labels,
-        duration: this.families.httpRequestDuration.labels(labels),
+        duration: this.duration.labels(labels),
         byStatus: new Map(),
         exemplarAtMs: new Float64Array(HTTP_DURATION_BUCKETS.length + 1).fill(-Infinity),
       };
@@ -99,11 +111,11 @@ export class HttpMetricsRecorder {
   }
 }
 
-function isUncountedRoute(route: string): boolean {
-  return route === '/metrics' || route === '/health' || route.startsWith('/health/');
-}
+export const HTTP_METRICS_PLUGIN = 'eap-http-metrics';
 
 export interface HttpMetricsOptions {
+  readonly recorder: HttpMetricsRecorder;
+  readonly sources: ScrapeSources;
   /** Capture the inbound span's trace id for exemplars (only worth it with tracing on). */
   readonly exemplars: boolean;
 }
@@ -111,30 +123,43 @@ export interface HttpMetricsOptions {
 /**
  * Counts and times every request answered by this Fastify instance, from
  * routing to the last byte (Fastify's reply.elapsedTime): errors thrown by
- * guards, pipes and the body parser are counted with their status. Register
- * before the routes (in bootstrap), and only when METRICS_ENABLED.
+ * guards, pipes and the body parser are counted with their status. Its
+ * server's open connections are active_connections.
  */
-export function registerHttpMetrics(fastify: FastifyInstance, options: HttpMetricsOptions): void {
-  const recorder = new HttpMetricsRecorder();
-  fastify.addHook('onResponse', (request, reply, done) => {
-    recorder.record(
-      request.method,
-      request.routeOptions.url,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-      options.exemplars ? sampledTraceIdOf(request) : undefined,
-    );
-    done();
-  });
-  const server = fastify.server;
-  const removeSource = addConnectionSource(
-    () =>
+export const httpMetricsPlugin = fp(
+  (
+    fastify: FastifyInstance,
+    { recorder, sources, exemplars }: HttpMetricsOptions,
+    done: (error?: Error) => void,
+  ) => {
+    fastify.addHook('onResponse', (request, reply, next) => {
+      recorder.record(
+        request.method,
+        request.routeOptions.url,
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+        exemplars
+          ? sampledSpanContext(request.requestContext?.serverSpan?.span)?.traceId
+          : undefined,
+      );
+      next();
+    });
+    const server = fastify.server;
+    const connections = (): Promise<number> =>
       new Promise<number>((resolve) => {
         server.getConnections((error, count) => resolve(error ? 0 : count));
-      }),
-  );
-  fastify.addHook('onClose', (_instance, done) => {
-    removeSource();
+      });
+    sources.connections.add(connections);
+    fastify.addHook('onClose', (_instance, next) => {
+      sources.connections.delete(connections);
+      next();
+    });
     done();
-  });
-}
+  },
+  {
+    name: HTTP_METRICS_PLUGIN,
+    fastify: '5.x',
+    // After the tracing hooks: the exemplar capture reads the server span they open.
+    dependencies: [REQUEST_CONTEXT_PLUGIN, HTTP_SERVER_TRACING_PLUGIN],
+  },
+);

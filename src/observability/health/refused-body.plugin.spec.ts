@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { connect, type Socket } from 'node:net';
-import { registerRefusedBodyLinger } from './refused-body.hooks';
+import { refusedBodyPlugin } from './refused-body.plugin';
 
 const BODY_LIMIT = 1024;
 const LINGER_MS = 300;
@@ -41,13 +41,13 @@ function post(port: number, declared: number, sent: number, keepOpenMs = 0): Pro
   });
 }
 
-describe(registerRefusedBodyLinger.name, () => {
+describe('refusedBodyPlugin', () => {
   let app: FastifyInstance;
   let port: number;
 
   beforeAll(async () => {
     app = Fastify({ bodyLimit: BODY_LIMIT });
-    registerRefusedBodyLinger(app, LINGER_MS);
+    await app.register(refusedBodyPlugin, { lingerMs: LINGER_MS });
     app.post('/echo', (request) => request.body);
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as { port: number }).port;

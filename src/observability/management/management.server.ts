@@ -1,39 +1,44 @@
 import {
   Inject,
   Injectable,
-  Logger,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  Optional,
 } from '@nestjs/common';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { errorBody } from '../../common';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
-import { HEALTH_LOG_EVENTS } from './health.constants';
-import { httpStatusOf } from './health.controller';
-import { HealthService } from './health.service';
-import type { HealthReport } from './health.types';
-import { ShutdownState } from './shutdown-state';
-
-/** Serves GET /metrics on the management listener; provided by the metrics module. */
-export type MetricsEndpoint = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+import { LOG_EVENTS } from '../catalog';
+import { HealthService, httpStatusOf, ShutdownState } from '../health';
+import type { HealthReport } from '../health';
+import { PinoLogger } from '../logging';
+import { createMetricsEndpoint, METRICS_REGISTRY } from '../metrics';
+import type { MetricsEndpoint } from '../metrics';
 
 /**
- * The second listener on MANAGEMENT_PORT (SPEC section 3): the detailed
- * /health and /metrics live here, not on the port the Service exposes; the
- * probes answer here too. Plain node:http: four fixed routes need no
- * framework, and nothing here is counted in the HTTP metrics or traced.
+ * The second listener on MANAGEMENT_PORT: the detailed /health and /metrics
+ * live here, not on the port the Service exposes; the probes answer here too.
+ * Plain node:http: four fixed routes need no framework, and nothing here is
+ * counted in the HTTP metrics or traced.
  */
 @Injectable()
 export class ManagementServer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('ManagementServer');
   private server: Server | undefined;
-  private metricsEndpoint: MetricsEndpoint | undefined;
+  private readonly metricsEndpoint: MetricsEndpoint | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly health: HealthService,
     private readonly shutdown: ShutdownState,
-  ) {}
+    private readonly logger: PinoLogger,
+    // Absent with METRICS_ENABLED=false: /metrics then answers 404 here too.
+    @Optional() @Inject(METRICS_REGISTRY) registry?: Registry,
+  ) {
+    logger.setContext('ManagementServer');
+    this.metricsEndpoint = registry && createMetricsEndpoint(registry, config.metrics.token);
+  }
 
   /** The port it listens on (resolved when MANAGEMENT_PORT=0), or undefined when off. */
   get port(): number | undefined {
@@ -41,18 +46,16 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
     return address && typeof address === 'object' ? address.port : undefined;
   }
 
-  /** Called by the metrics module to mount /metrics here. */
-  useMetricsEndpoint(endpoint: MetricsEndpoint): void {
-    this.metricsEndpoint = endpoint;
-  }
-
   async onApplicationBootstrap(): Promise<void> {
     const port = this.config.managementPort;
     if (port === undefined) return;
     const server = createServer((request, response) => {
       this.handle(request, response).catch(() => {
-        if (!response.headersSent) sendJson(response, 500, errorBody(500, 'Internal server error'));
-        else response.destroy();
+        if (!response.headersSent) {
+          sendJson(response, 500, errorBody(500, 'Internal server error', undefined));
+        } else {
+          response.destroy();
+        }
       });
     });
     // A management scrape or probe that stalls must not hold a socket for minutes.
@@ -66,8 +69,8 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
       });
     });
     this.server = server;
-    this.logger.log(
-      { event: HEALTH_LOG_EVENTS.managementStarted, port: this.port },
+    this.logger.info(
+      { event: LOG_EVENTS.managementStarted, port: this.port },
       'Management listener up (/health, /metrics)',
     );
   }
@@ -89,7 +92,7 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
     const method = request.method ?? 'GET';
     const path = (request.url ?? '/').split('?', 1)[0];
     if (method !== 'GET' && method !== 'HEAD') {
-      sendJson(response, 404, errorBody(404, `Cannot ${method} ${path}`));
+      sendJson(response, 404, errorBody(404, `Cannot ${method} ${path}`, undefined));
       return;
     }
     switch (path) {
@@ -103,7 +106,7 @@ export class ManagementServer implements OnApplicationBootstrap, OnApplicationSh
         if (this.metricsEndpoint) return this.metricsEndpoint(request, response);
         break;
     }
-    sendJson(response, 404, errorBody(404, `Cannot ${method} ${path}`));
+    sendJson(response, 404, errorBody(404, `Cannot ${method} ${path}`, undefined));
   }
 }
 
@@ -119,14 +122,4 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
     'cache-control': 'no-store',
   });
   response.end(response.req.method === 'HEAD' ? undefined : payload);
-}
-
-/** The API's error shape (SPEC section 4); there is no request context on this listener. */
-function errorBody(statusCode: 404 | 500, message: string) {
-  return {
-    statusCode,
-    error: statusCode === 404 ? 'Not Found' : 'Internal Server Error',
-    message,
-    request_id: undefined,
-  };
 }

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { captureLogs, LogCapture } from '../../../test/helpers/log-capture';
 import { waitFor } from '../../../test/helpers/wait-for';
 import { loadConfig } from '../../config';
-import { bindTenantContext, registerRequestContext } from '../context';
-import { registerAccessLog } from './access-log.hooks';
+import { bindTenantContext, requestContextPlugin } from '../context';
+import { accessLogPlugin } from './access-log.plugin';
 import { createRootLogger } from './root-logger';
 
 async function appWithAccessLog(
@@ -17,8 +17,8 @@ async function appWithAccessLog(
     logs.destination,
   );
   const app = Fastify();
-  registerRequestContext(app);
-  registerAccessLog(app, logger);
+  await app.register(requestContextPlugin);
+  await app.register(accessLogPlugin, { logger });
   app.get('/v1/agents/:id', (_request, reply) => {
     bindTenantContext('tenant-a');
     void reply.send({ ok: true });
@@ -30,7 +30,7 @@ async function appWithAccessLog(
   return { app, logs };
 }
 
-describe('registerAccessLog', () => {
+describe('accessLogPlugin', () => {
   it('writes one http.request.completed line with route template, path without query, status and duration', async () => {
     const { app, logs } = await appWithAccessLog('info');
     const res = await app.inject({
@@ -95,8 +95,8 @@ describe('registerAccessLog', () => {
       logs.destination,
     );
     const app = Fastify();
-    registerRequestContext(app);
-    registerAccessLog(app, logger);
+    await app.register(requestContextPlugin);
+    await app.register(accessLogPlugin, { logger });
     let answer: (() => void) | undefined;
     const handlerStarted = new Promise<void>((started) => {
       app.get('/v1/slow', (_request, reply) => {
