@@ -117,7 +117,10 @@ export interface DocumentedCommand {
 export function documentedCommands(files: string[]): DocumentedCommand[] {
   const commands: DocumentedCommand[] = [];
   for (const file of files) {
-    for (const snippet of markdownSnippets(file)) {
+    // Only snippets that run helm or kubectl: other code (PromQL, JSON) is not shell.
+    for (const snippet of markdownSnippets(file).filter(({ text }) =>
+      /(^|\s)(helm|kubectl)\s/.test(text),
+    )) {
       let words: string[] = [];
       let line = snippet.line;
       const finish = () => {
@@ -235,8 +238,9 @@ export interface ParsedHelmCommand {
  * Reads a documented command's flags as Helm does. Flags the renderer cannot
  * honour (--set-file, --set-json, a values file outside the repository) fail,
  * so a new kind of documented command is handled on purpose, not skipped.
+ * Undefined for a mention without a chart (prose, not a command).
  */
-export function parseHelmCommand(command: DocumentedHelmCommand): ParsedHelmCommand {
+export function parseHelmCommand(command: DocumentedHelmCommand): ParsedHelmCommand | undefined {
   const positional: string[] = [];
   const options: RenderOptions = { set: [], setString: [], valueFiles: [], apiVersions: [] };
   let namespace = 'default';
@@ -286,6 +290,8 @@ export function parseHelmCommand(command: DocumentedHelmCommand): ParsedHelmComm
         throw new Error(`${command.where}: helm ${command.subcommand} flag ${flag} is not handled`);
     }
   }
+  // `helm upgrade --reuse-values` in a sentence names a flag; a command to run names a chart.
+  if (positional.length === 0) return undefined;
   if (!POSITIONALS[command.subcommand].includes(positional.length)) {
     throw new Error(
       `${command.where}: helm ${command.subcommand} takes ${POSITIONALS[command.subcommand].join(' or ')} arguments, got: ${positional.join(' ')}`,
@@ -309,8 +315,9 @@ export function parseHelmCommand(command: DocumentedHelmCommand): ParsedHelmComm
 
 /**
  * The values a command renders with. `helm upgrade --reuse-values` starts from
- * the values of the release's previous install: the last documented
- * `helm install` of the same release and namespace before it.
+ * the values of the release's previous install: the last `helm install` of the
+ * same release and namespace among `earlier` (the documented commands that
+ * come before it, in reading order).
  */
 export function effectiveRenderOptions(
   parsed: ParsedHelmCommand,
@@ -338,4 +345,37 @@ export function effectiveRenderOptions(
     set: [...(base.set ?? []), ...(parsed.options.set ?? [])],
     setString: [...(base.setString ?? []), ...(parsed.options.setString ?? [])],
   };
+}
+
+export interface ValuesTableRow {
+  where: string;
+  /** The code spans of the key cell: values paths, `a.*` for everything under `a`. */
+  keys: string[];
+  /** The default cell's code span, when it is exactly one. */
+  defaultText?: string;
+}
+
+/** The rows of every `| key | default | meaning |` table in the given markdown files. */
+export function documentedValuesTables(files: string[]): ValuesTableRow[] {
+  const rows: ValuesTableRow[] = [];
+  const spans = (cell: string) => [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1] ?? '');
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^\|\s*key\s*\|\s*default\s*\|\s*meaning\s*\|\s*$/.test(lines[i] ?? '')) continue;
+      for (let j = i + 2; j < lines.length && (lines[j] ?? '').startsWith('|'); j++) {
+        const [keyCell = '', defaultCell = ''] = (lines[j] ?? '').split('|').slice(1);
+        const defaults = spans(defaultCell);
+        rows.push({
+          where: `${relative(REPO_ROOT, file)}:${j + 1}`,
+          keys: spans(keyCell),
+          defaultText:
+            defaults.length === 1 && defaultCell.trim() === `\`${defaults[0]}\``
+              ? defaults[0]
+              : undefined,
+        });
+      }
+    }
+  }
+  return rows;
 }

@@ -2,6 +2,7 @@ import Ajv from 'ajv';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config';
+import { ManagementServer } from '../../../src/observability/health';
 import { startTestApp, TestApp } from '../../helpers/app';
 import { CREDENTIALS, OPERATOR_API } from '../../helpers/chart-value-sets';
 import {
@@ -835,19 +836,46 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
     });
   });
 
-  describe('against the running app', () => {
+  describe('the app started with the rendered ConfigMap and Secret', () => {
+    const TOKEN = 's3cr3t-token';
+    const rendered = renderChart(withSet(TRIAL, `secrets.metricsToken=${TOKEN}`));
     let app: TestApp;
+    let management: string;
     beforeAll(async () => {
-      app = await startTestApp();
+      app = await startTestApp({
+        ...configMapData(rendered),
+        ...(findObject(rendered, 'Secret').stringData as Record<string, string>),
+        // Ports the test machine has free, a quiet log and no drain; the rest as rendered.
+        HOST: '127.0.0.1',
+        PORT: '0',
+        MANAGEMENT_PORT: '0',
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_DRAIN_MS: '0',
+      });
+      management = `http://127.0.0.1:${app.app.get(ManagementServer).port}`;
     });
     afterAll(() => app?.close());
 
     it.each(['/health/live', '/health/ready'])(
-      'the app answers the probe path %s with 200',
+      'answers the probe path %s with 200 on the API port',
       async (path) => {
-        const res = await fetch(`${app.url}${path}`);
-        expect(res.status).toBe(200);
+        expect((await fetch(`${app.url}${path}`)).status).toBe(200);
       },
     );
+
+    it('serves no /metrics on the API port (the one the API Service exposes)', async () => {
+      expect((await fetch(`${app.url}/metrics`)).status).toBe(404);
+    });
+
+    it('answers the ServiceMonitor on the management port with the token it sends, and 401 without', async () => {
+      const endpoint = findObject(rendered, 'ServiceMonitor').spec.endpoints[0];
+      expect(endpoint.authorization.credentials.key).toBe('METRICS_TOKEN');
+      expect((await fetch(`${management}${endpoint.path}`)).status).toBe(401);
+      const scrape = await fetch(`${management}${endpoint.path}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toMatch(/^# HELP /m);
+    });
   });
 });

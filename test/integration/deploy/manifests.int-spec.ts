@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { dirname, join, resolve } from 'node:path';
 import { METRIC } from '../../../src/observability/metrics/metric-names';
 import { CHART_VALUE_SETS, OPERATOR_API } from '../../helpers/chart-value-sets';
@@ -18,6 +19,7 @@ import {
   documentationFiles,
   documentedHelmCommands,
   documentedSecretKeys,
+  documentedValuesTables,
   effectiveRenderOptions,
   parseHelmCommand,
   type ParsedHelmCommand,
@@ -57,19 +59,19 @@ function documentedChartCommands(): {
   parsed: ParsedHelmCommand;
   options: RenderOptions;
 }[] {
-  const parsed = documentedHelmCommands(documentationFiles()).map((command) => ({
-    where: command.where,
-    parsed: parseHelmCommand(command),
-  }));
+  const parsed = documentedHelmCommands(documentationFiles()).flatMap((command) => {
+    const result = parseHelmCommand(command);
+    return result ? [{ where: command.where, parsed: result }] : [];
+  });
+  const file = (where: string) => where.replace(/:\d+$/, '');
   return parsed
-    .map(({ where, parsed: command }, i) => ({
-      where,
-      parsed: command,
-      options: effectiveRenderOptions(
-        command,
-        parsed.slice(0, i).map((earlier) => earlier.parsed),
-      ),
-    }))
+    .map(({ where, parsed: command }, i) => {
+      // An upgrade --reuse-values reuses the install before it in the same file, else any.
+      const sameFile = parsed.slice(0, i).filter((earlier) => file(earlier.where) === file(where));
+      const others = parsed.filter((other, j) => j !== i && file(other.where) !== file(where));
+      const candidates = [...others, ...sameFile].map((candidate) => candidate.parsed);
+      return { where, parsed: command, options: effectiveRenderOptions(command, candidates) };
+    })
     .filter(({ parsed: command }) => command.ourChart);
 }
 
@@ -147,8 +149,41 @@ describe('deployment manifests', () => {
     });
   });
 
-  describe('the helm commands in README.md and docs/*.md', () => {
+  describe('the chart documentation in README.md and docs/*.md', () => {
     const commands = documentedChartCommands();
+
+    it('the values table in the docs lists every key of values.yaml with its default', () => {
+      const values = readYaml<Record<string, Doc>>(join(DEPLOY.chart, 'values.yaml'));
+      const rows = documentedValuesTables(documentationFiles());
+      const documented = rows.flatMap((row) => row.keys);
+      const leaves: string[] = [];
+      const walk = (node: Doc, path: string) => {
+        const isTable = typeof node === 'object' && node !== null && !Array.isArray(node);
+        if (isTable && Object.keys(node).length > 0) {
+          for (const [key, child] of Object.entries(node))
+            walk(child, path ? `${path}.${key}` : key);
+        } else leaves.push(path);
+      };
+      walk(values, '');
+      const covers = (key: string, leaf: string) =>
+        key.endsWith('.*')
+          ? leaf.startsWith(key.slice(0, -1))
+          : leaf === key || leaf.startsWith(`${key}.`);
+      expect(leaves.filter((leaf) => !documented.some((key) => covers(key, leaf)))).toEqual([]);
+      const wrongDefaults = rows.flatMap((row) => {
+        const key = row.keys.length === 1 ? row.keys[0] : undefined;
+        if (key === undefined || row.defaultText === undefined || key.endsWith('.*')) return [];
+        const actual = key.split('.').reduce<Doc>((node, part) => node?.[part], values);
+        const matches =
+          typeof actual === 'string'
+            ? row.defaultText === actual || (actual === '' && row.defaultText === '""')
+            : JSON.stringify(parseYaml(row.defaultText)) === JSON.stringify(actual);
+        return matches
+          ? []
+          : [`${row.where}: ${key} documented as ${row.defaultText}, is ${JSON.stringify(actual)}`];
+      });
+      expect(wrongDefaults).toEqual([]);
+    });
 
     it('include an install of this chart (so the checks below cannot pass on no command)', () => {
       expect(
