@@ -72,6 +72,8 @@ const FIXTURE: Record<string, string> = {
     '  glob: "{{ range $name, $_ := .Files.Glob "files/*" }}{{ $name }} {{ end }}"',
     '  ignored: "{{ .Files.Get "files/old.bak" }}{{ .Files.Get "secret/key.txt" }}"',
     '  lookup: "{{ len (lookup "v1" "Secret" "default" "x") }}"',
+    '  asConfig: {{ (.Files.Glob "files/*.txt").AsConfig | quote }}',
+    '  asSecrets: {{ (.Files.Glob "files/a.txt").AsSecrets | quote }}',
     '  yaml: {{ toYaml .Values.nested | quote }}',
     '  fromYaml: "{{ (fromYaml "a: 1").a }}"',
   ].join('\n'),
@@ -126,6 +128,10 @@ describe('tools/helm-render (helm template rebuilt from text/template and sprig)
         word: 'abc',
         empty: '',
       });
+    });
+
+    it('reads --set x={} as a list holding one empty string, not as an empty map (a Helm quirk)', () => {
+      expect(values({ set: ['global={}'] }).global).toEqual(['']);
     });
 
     it('keeps every --set-string value a string', () => {
@@ -223,6 +229,8 @@ describe('tools/helm-render (helm template rebuilt from text/template and sprig)
         file: 'alpha\n',
         glob: 'files/a.txt files/b.txt ',
         ignored: '',
+        asConfig: 'a.txt: |\n  alpha\nb.txt: |\n  beta',
+        asSecrets: `a.txt: ${Buffer.from('alpha\n').toString('base64')}`,
       });
     });
 
