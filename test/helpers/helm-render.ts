@@ -40,12 +40,24 @@ const GO_IMPORTS = [
   'github.com/BurntSushi/toml',
 ];
 
-function missingBuildNeeds(): string | undefined {
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+/** What the renderer's build lacks on this machine (the go command, a library), or undefined. */
+export function missingBuildNeeds(
+  env: NodeJS.ProcessEnv = process.env,
+  gopath: string = GOPATH,
+): string | undefined {
+  const go = spawnSync('go', ['version'], { encoding: 'utf8', env });
   if (go.error || go.status !== 0) return 'the go command is not on PATH';
-  const missing = GO_IMPORTS.filter((path) => !existsSync(join(GOPATH, 'src', path)));
-  if (missing.length > 0) return `${GOPATH}/src lacks ${missing.join(', ')}`;
+  const missing = GO_IMPORTS.filter((path) => !existsSync(join(gopath, 'src', path)));
+  if (missing.length > 0) return `${gopath}/src lacks ${missing.join(', ')}`;
   return undefined;
+}
+
+/** The error a test run fails with when the build cannot run: what is missing, and what installs it. */
+export function buildNeedsError(missing: string): Error {
+  return new Error(
+    `Cannot build tools/helm-render: ${missing}. Install the Debian packages: ` +
+      `apt-get install -y ${RENDERER_DEBIAN_PACKAGES.join(' ')}`,
+  );
 }
 
 let builtBinary: string | undefined;
@@ -58,12 +70,7 @@ let builtBinary: string | undefined;
 export function helmRenderBinary(): string {
   if (builtBinary) return builtBinary;
   const missing = missingBuildNeeds();
-  if (missing) {
-    throw new Error(
-      `Cannot build tools/helm-render: ${missing}. Install the Debian packages: ` +
-        `apt-get install -y ${RENDERER_DEBIAN_PACKAGES.join(' ')}`,
-    );
-  }
+  if (missing) throw buildNeedsError(missing);
   const hash = createHash('sha256');
   hash.update(spawnSync('go', ['version'], { encoding: 'utf8' }).stdout);
   for (const file of readdirSync(RENDERER_SOURCE).sort()) {

@@ -2,8 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  buildNeedsError,
   findObject,
   kindsOf,
+  missingBuildNeeds,
+  RENDERER_DEBIAN_PACKAGES,
   renderChart,
   renderError,
   type RenderOptions,
@@ -285,6 +288,26 @@ describe('tools/helm-render (helm template rebuilt from text/template and sprig)
       );
       expect(renderError({ chartDir, set: ['needIt.other=1'] })).toBe(
         'execution error at (fixture/templates/required.yaml:1:27): needIt.value is required',
+      );
+    });
+  });
+
+  describe('build needs', () => {
+    it('names what is missing: the go command, or a library under GOPATH', () => {
+      expect(missingBuildNeeds()).toBeUndefined();
+      expect(missingBuildNeeds({ PATH: '/nonexistent' })).toBe('the go command is not on PATH');
+      expect(missingBuildNeeds(process.env, '/nonexistent')).toMatch(
+        /^\/nonexistent\/src lacks github\.com\/Masterminds\/sprig, sigs\.k8s\.io\/yaml/,
+      );
+    });
+
+    it('fails with the Debian packages that install it', () => {
+      expect(buildNeedsError('the go command is not on PATH').message).toBe(
+        'Cannot build tools/helm-render: the go command is not on PATH. Install the Debian packages: ' +
+          `apt-get install -y ${RENDERER_DEBIAN_PACKAGES.join(' ')}`,
+      );
+      expect(RENDERER_DEBIAN_PACKAGES).toEqual(
+        expect.arrayContaining(['golang-go', 'golang-github-masterminds-sprig-dev']),
       );
     });
   });
