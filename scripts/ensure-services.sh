@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests use are up: PostgreSQL on 127.0.0.1:5432,
-# Redis on 127.0.0.1:6379, and the Prometheus/promtool binaries. Starts or
-# installs what is missing; safe to run again. It never stops or kills a
+# Redis on 127.0.0.1:6379, the Prometheus/promtool binaries, and Go with the
+# libraries the Helm renderer builds from. Starts or installs what is missing;
+# safe to run again. It never stops or kills a
 # process it did not start.
 set -euo pipefail
 
@@ -64,6 +65,15 @@ main() {
   # prometheus and promtool, for the promtool tests and the real-Prometheus e2e tests.
   if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
     install_packages prometheus
+  fi
+
+  # Go and the libraries tools/helm-render builds from in GOPATH mode (the chart tests: Helm's own
+  # template engine and function library, rebuilt offline).
+  local gocode=/usr/share/gocode/src/github.com
+  if ! command -v go >/dev/null 2>&1 || [ ! -d "$gocode/Masterminds/sprig" ] \
+    || [ ! -d "$gocode/xeipuuv/gojsonschema" ] || [ ! -d "$gocode/BurntSushi/toml" ]; then
+    install_packages golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev \
+      golang-gopkg-yaml.v3-dev golang-github-xeipuuv-gojsonschema-dev golang-github-burntsushi-toml-dev
   fi
 }
 
