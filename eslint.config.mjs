@@ -1,6 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import eapRules from './tools/eslint/eap-rules.cjs';
+
+const { plugin: eap, EVENT_LITERAL_SELECTORS, UNSCOPED_REPOSITORY_IMPORTS } = eapRules;
 
 export default tseslint.config(
   {
@@ -12,6 +15,7 @@ export default tseslint.config(
       'data/**',
       '**/*.js',
       '**/*.mjs',
+      '**/*.cjs',
     ],
   },
   js.configs.recommended,
@@ -32,6 +36,22 @@ export default tseslint.config(
       // Nest's DI and decorator metadata rely on classes whose members are resolved at run time.
       '@typescript-eslint/no-extraneous-class': 'off',
     },
+  },
+  {
+    // Modules import each other only through index.ts, down the layers.
+    files: ['src/**/*.ts'],
+    plugins: { eap },
+    rules: { 'eap/module-boundaries': 'error' },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/observability/catalog/**', 'src/**/*.spec.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...EVENT_LITERAL_SELECTORS] },
+  },
+  {
+    files: ['src/platform/**/*.ts'],
+    ignores: ['src/platform/tenants/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', UNSCOPED_REPOSITORY_IMPORTS] },
   },
   {
     files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],

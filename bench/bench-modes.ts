@@ -1,6 +1,6 @@
 import type { Env } from '../src/config';
 
-/** The observability modes of SPEC 11, in the order they run. */
+/** The observability modes the benchmark compares, in the order they run. */
 export const MODE_NAMES = [
   'bare',
   'metrics',

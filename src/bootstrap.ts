@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config';
-import { createFrameworkErrorHandler, handleClientError } from './http';
+import { createFrameworkErrorHandler, handleClientError, registerJsonBodyParser } from './http';
 import { registerObservability } from './observability/http-hooks';
 import { createNestLogger, createRootLogger } from './observability/logging';
 import type { RootLogger } from './observability/logging';
@@ -34,8 +34,10 @@ export async function createApp(
     adapter,
     // Nest's own lines go through pino from the first one: a start-up failure is a JSON line
     // too (with bufferLogs, Nest would flush the buffer to its console logger on failure).
-    { logger: createNestLogger(logger), abortOnError: false },
+    // The body parser is ours (registerJsonBodyParser): JSON only, checked before validation.
+    { logger: createNestLogger(logger), abortOnError: false, bodyParser: false },
   );
+  registerJsonBodyParser(adapter.getInstance());
   await registerObservability(app, config);
   // No enableShutdownHooks(): it would close at the first signal, without the readiness drain.
   // main.ts installs enableGracefulShutdown (src/observability/health) instead.

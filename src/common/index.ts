@@ -3,3 +3,4 @@ export { ClassifiedError, DependencyUnavailableError, FailureWithRecord } from '
 export type { Dependency } from './errors';
 export { errorBody } from './error-body';
 export type { ErrorBody } from './error-body';
+export { IsIntegerInRange } from './integer-range';

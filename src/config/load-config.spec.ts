@@ -11,7 +11,7 @@ function errorOf(env: Record<string, string>): ConfigError {
 }
 
 describe(loadConfig.name, () => {
-  it('applies the SPEC defaults when nothing is set', () => {
+  it('applies the documented defaults when nothing is set', () => {
     const config = loadConfig({});
     expect(config.http).toMatchObject({ port: 8000, host: '0.0.0.0' });
     expect(config.log).toEqual({ format: 'pretty', level: 'info' });

@@ -105,7 +105,7 @@ function redactUrl(value: string): string {
 }
 
 /**
- * Builds and validates the configuration (SPEC section 3). Throws ConfigError
+ * Builds and validates the configuration. Throws ConfigError
  * naming the first invalid variable.
  */
 export function loadConfig(env: Env): AppConfig {

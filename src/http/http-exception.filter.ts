@@ -6,6 +6,7 @@ import { isDatabaseUnavailableError } from '../database';
 import { LOG_EVENTS } from '../observability/catalog';
 import { currentRequestContext } from '../observability/context';
 import { PinoLogger } from '../observability/logging';
+import { BodyRejectedException } from './json-body.parser';
 
 /**
  * Every error leaves as {"statusCode","error","message","request_id"}: no
@@ -27,7 +28,17 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const failure = exception instanceof FailureWithRecord ? exception.failure : exception;
     const body = toErrorBody(failure, currentRequestContext()?.requestId);
     if (exception instanceof FailureWithRecord) Object.assign(body, exception.record);
-    if (isDatabaseOutage(failure)) {
+    if (failure instanceof BodyRejectedException) {
+      // A client's mistake, but one worth seeing: a pattern of them is a misbehaving or hostile client.
+      this.logger.warn(
+        {
+          event: LOG_EVENTS.httpRequestRejected,
+          reason: body.message,
+          route: request.routeOptions?.url,
+        },
+        'Request body refused',
+      );
+    } else if (isDatabaseOutage(failure)) {
       // An outage, not a bug: one short line without the stack, the health probe tells the rest.
       this.logger.warn(
         {
@@ -61,9 +72,17 @@ function responseHeaders(exception: HttpException): Record<string, string> {
   return {};
 }
 
+/** What a client sending a body of any type but JSON is told. */
+const JSON_ONLY = 'Unsupported Media Type: send Content-Type: application/json with a JSON body';
+
 export function toErrorBody(exception: unknown, requestId: string | undefined): ErrorBody {
   if (exception instanceof HttpException) {
-    return errorBody(exception.getStatus(), messageOf(exception), requestId);
+    const status = exception.getStatus();
+    return errorBody(
+      status,
+      status === HttpStatus.UNSUPPORTED_MEDIA_TYPE ? JSON_ONLY : messageOf(exception),
+      requestId,
+    );
   }
   if (exception instanceof DependencyUnavailableError) {
     return errorBody(HttpStatus.SERVICE_UNAVAILABLE, exception.message, requestId);
@@ -77,6 +96,9 @@ export function toErrorBody(exception: unknown, requestId: string | undefined): 
     );
   }
   const fastifyStatus = fastifyErrorStatus(exception);
+  if (fastifyStatus === HttpStatus.UNSUPPORTED_MEDIA_TYPE) {
+    return errorBody(fastifyStatus, JSON_ONLY, requestId);
+  }
   if (fastifyStatus !== undefined) {
     return errorBody(fastifyStatus, (exception as Error).message, requestId);
   }

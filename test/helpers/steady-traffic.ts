@@ -2,7 +2,7 @@
  * Steady client traffic for the resilience scenarios: a bounded loop of
  * concurrent requests (agent runs, GET /v1/info, GET /v1/budget), each bounded
  * by its own AbortSignal.timeout, recording every answer so a test can check
- * afterwards that none hung, none was a 500, every error had the SPEC shape,
+ * afterwards that none hung, none was a 500, every error had the documented shape,
  * and every run answered 201 is still on record.
  */
 
@@ -131,7 +131,7 @@ function parseJson(text: string): unknown {
 /**
  * What is wrong with the answers (empty when nothing): a request that hung or
  * found no listener, a status outside `allowed`, an error body without the
- * SPEC shape, or anything that looks like a stack trace.
+ * documented shape, or anything that looks like a stack trace.
  */
 export function trafficProblems(
   answers: readonly TrafficAnswer[],

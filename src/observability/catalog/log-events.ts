@@ -7,6 +7,7 @@ export const LOG_EVENTS = {
   // HTTP
   httpRequestCompleted: 'http.request.completed',
   httpRequestFailed: 'http.request.failed',
+  httpRequestRejected: 'http.request.rejected',
   databaseUnavailable: 'database.unavailable',
   // Agent runs, model calls, tools, budgets
   agentExecuteStarted: 'agent.execute.started',

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { HealthService } from './health.service';
 import type { HealthReport } from './health.types';
 
-/** 200 for healthy and degraded, 503 for unhealthy (SPEC section 8). */
+/** 200 for healthy and degraded (still serving), 503 for unhealthy. */
 export function httpStatusOf(report: HealthReport): 200 | 503 {
   return report.status === 'unhealthy' ? 503 : 200;
 }

@@ -1,4 +1,4 @@
-/** Component names of SPEC section 8; also the `component` label of the health metrics. */
+/** The health components; also the `component` label of the health metrics. */
 export type HealthComponent = 'database' | 'redis' | 'llm_proxy' | 'disk';
 
 /** Overall status: `degraded` means only non-critical components are down (still 200). */

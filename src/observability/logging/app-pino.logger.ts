@@ -6,7 +6,7 @@ import type { RootLogger } from './root-logger';
  *
  * The library's own root is process-wide (the first application built in a
  * process would own every later one's lines) and is fed per request by
- * pino-http, whose child logger per request costs ~36 µs (SPEC 11). The
+ * pino-http, whose child logger per request costs ~36 µs (docs/performance.md). The
  * request fields come from the mixin instead, read from the request context,
  * so neither is needed.
  */

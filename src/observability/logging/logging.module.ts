@@ -14,7 +14,7 @@ import type { RootLogger } from './root-logger';
 /**
  * nestjs-pino wired to the application's root logger. bootstrap hands the
  * same kind of `Logger` to NestFactory.create, so every `new Logger(...)` from
- * @nestjs/common (and Nest itself) writes SPEC 7 lines: an object first
+ * @nestjs/common (and Nest itself) writes the documented lines: an object first
  * argument becomes the line's fields, the string its `message`.
  */
 @Global()

@@ -21,7 +21,7 @@ function jsonLogger(env: Record<string, string> = {}): { logger: RootLogger; log
 }
 
 describe('createRootLogger', () => {
-  it('writes the SPEC 7 line: ISO UTC timestamp, level word, event, message', () => {
+  it('writes the documented line: ISO UTC timestamp, level word, event, message', () => {
     const { logger, logs } = jsonLogger();
     logger.info({ event: 'app.started', port: 8000 }, 'Listening');
     const [line] = logs.lines();

@@ -15,7 +15,7 @@ export type RootLogger = Logger;
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /**
- * pino options of the SPEC 7 line: `timestamp` (ISO 8601 UTC), `level` as a
+ * pino options of every line: `timestamp` (ISO 8601 UTC), `level` as a
  * word, `event`, `message`, the correlation fields, nothing else by default
  * (no pid or hostname: the log shipper adds the pod).
  */

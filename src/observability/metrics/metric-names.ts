@@ -1,5 +1,5 @@
 /**
- * Metric names, label names and bucket boundaries of SPEC section 5. Fixed:
+ * Metric names, label names and bucket boundaries. Fixed:
  * dashboards, alerts and clients depend on them. Import from here; never
  * spell a metric name anywhere else in src/.
  */

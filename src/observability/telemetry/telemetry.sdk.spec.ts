@@ -63,7 +63,7 @@ describe(startTelemetry.name, () => {
     expect(lines).toEqual([]);
   });
 
-  it('exports spans with the SPEC resource; OTEL_SERVICE_NAME overrides the service name', async () => {
+  it('exports spans with the documented resource; OTEL_SERVICE_NAME overrides the service name', async () => {
     const exporter = new InMemorySpanExporter();
     startTelemetry(config({ OTEL_SERVICE_NAME: 'eap-staging' }), { exporter, write: () => {} });
     trace.getTracer('test').startSpan('probe').end();

@@ -1,7 +1,7 @@
 import type { Agent } from './agent.entity';
 import type { Run } from './run.entity';
 
-/** The snake_case shapes of SPEC section 4. */
+/** The snake_case shapes of the API's agents and runs. */
 export function agentView(agent: Agent) {
   return {
     id: agent.id,

@@ -3,15 +3,13 @@ import {
   ArrayUnique,
   IsArray,
   IsIn,
-  IsInt,
   IsNotEmpty,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
+import { IsIntegerInRange } from '../../common';
 import { TOOL_NAMES } from '../tools';
 
 export class CreateAgentDto {
@@ -46,9 +44,7 @@ export class CreateAgentDto {
   tools?: string[];
 
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(50)
+  @IsIntegerInRange(1, 50)
   max_steps?: number;
 }
 

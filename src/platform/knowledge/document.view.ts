@@ -1,6 +1,6 @@
 import type { Document } from './document.entity';
 
-/** The snake_case shape of a document in API answers (SPEC section 4). */
+/** The snake_case shape of a document in API answers. */
 export function documentView(document: Document) {
   return {
     id: document.id,

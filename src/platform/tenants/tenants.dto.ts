@@ -1,13 +1,5 @@
-import {
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIntegerInRange } from '../../common';
 
 const USER_ID = /^[A-Za-z0-9._@:-]{1,128}$/;
 const MAX_LIMIT = 1_000_000_000_000;
@@ -18,14 +10,10 @@ export class CreateTenantDto {
   @MaxLength(200)
   name!: string;
 
-  @IsInt()
-  @Min(0)
-  @Max(MAX_LIMIT)
+  @IsIntegerInRange(0, MAX_LIMIT)
   daily_token_limit!: number;
 
-  @IsInt()
-  @Min(0)
-  @Max(MAX_LIMIT)
+  @IsIntegerInRange(0, MAX_LIMIT)
   monthly_token_limit!: number;
 
   @IsOptional()

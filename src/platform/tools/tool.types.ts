@@ -43,7 +43,7 @@ export const TOOL_CALL: ToolCallDescriptor<AgentTool, [Record<string, unknown>, 
   }),
 };
 
-/** The tool names agents may list (SPEC section 4). */
+/** The tool names agents may list. */
 export const TOOL_NAMES = ['calculator', 'current_time', 'kb_search'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 

@@ -182,7 +182,7 @@ describe('traces of an agent run (built app, OTLP/gRPC)', () => {
       });
     }
 
-    // resource (SPEC section 6)
+    // resource
     expect(server.resource).toMatchObject({
       'service.name': 'enterprise-agent-platform',
       'service.version': expect.any(String),

@@ -14,7 +14,7 @@ import { requireBinary, runPromtool } from '../../helpers/prometheus-server';
 import { metricFamilyOf, parsePromql } from '../../helpers/promql';
 
 const prometheusDir = dirname(DEPLOY.alerts);
-const SPEC_METRICS = new Set<string>(Object.values(METRIC));
+const PLATFORM_METRICS = new Set<string>(Object.values(METRIC));
 
 interface AlertTestFile {
   rule_files: string[];
@@ -121,12 +121,12 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
           expect(selector).toContain(`job="${PROMETHEUS_JOB}"`);
         }
         for (const name of parsed.metricNames) {
-          expect(name === 'up' || SPEC_METRICS.has(metricFamilyOf(name))).toBe(true);
+          expect(name === 'up' || PLATFORM_METRICS.has(metricFamilyOf(name))).toBe(true);
         }
       },
     );
 
-    it('aggregates across replicas where the original did not (SPEC 10.2)', () => {
+    it('aggregates across replicas where the original did not', () => {
       const byName = new Map(rules.map((rule) => [rule.alert, rule.expr.replace(/\s+/g, ' ')]));
       expect(byName.get('HighErrorRate')).toMatch(
         /^sum\(rate\(http_requests_total\{[^}]*status=~"5\.\."[^}]*\}\[5m\]\)\) \/ sum\(rate\(http_requests_total\{[^}]*\}\[5m\]\)\) > 0\.05/,
@@ -136,7 +136,7 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
       );
     });
 
-    it('watches the LLM proxy through health_component_up, not the app scrape (SPEC 10.1)', () => {
+    it('watches the LLM proxy through health_component_up, not the app scrape', () => {
       const proxy = rules.find((rule) => rule.alert === 'LLMProxyDown');
       expect(parsePromql(proxy?.expr ?? '').metricNames).toEqual(['health_component_up']);
       expect(proxy?.expr).toContain('component="llm_proxy"');

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { IsIntegerInRange } from '../../../common';
 
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 200;
@@ -7,8 +8,6 @@ export const MAX_LIST_LIMIT = 200;
 export class ListDocumentsQuery {
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_LIST_LIMIT)
+  @IsIntegerInRange(1, MAX_LIST_LIMIT)
   limit?: number;
 }
