@@ -77,12 +77,9 @@ const JSON_ONLY = 'Unsupported Media Type: send Content-Type: application/json w
 
 export function toErrorBody(exception: unknown, requestId: string | undefined): ErrorBody {
   if (exception instanceof HttpException) {
-    const status = exception.getStatus();
-    return errorBody(
-      status,
-      status === HttpStatus.UNSUPPORTED_MEDIA_TYPE ? JSON_ONLY : messageOf(exception),
-      requestId,
-    );
+    const status: number = exception.getStatus();
+    const message = status === 415 ? JSON_ONLY : messageOf(exception);
+    return errorBody(status, message, requestId);
   }
   if (exception instanceof DependencyUnavailableError) {
     return errorBody(HttpStatus.SERVICE_UNAVAILABLE, exception.message, requestId);
