@@ -23,6 +23,7 @@ import {
   listenPortOf,
 } from '../../helpers/compose';
 import { startLlmSimulator } from '../../helpers/llm-simulator';
+import { isPerSecondQuery, PER_SECOND_UNITS } from '../../helpers/dashboard-units';
 import { metricFamilyOf, parsePromql, substituteGrafanaVariables } from '../../helpers/promql';
 
 /** A tag that names a version: not `latest`, not a moving branch, has a digit. */
@@ -466,6 +467,40 @@ describe('deployment manifests', () => {
         ),
       );
       expect(Object.values(METRIC).filter((metric) => !used.has(metric))).toEqual([]);
+    });
+
+    it.each(panels.map((panel) => [panel.title, panel] as const))(
+      '%s shows a per-second unit exactly when it plots a per-second rate',
+      (title, panel) => {
+        const exprs = (panel.targets ?? []).flatMap((target) => (target.expr ? [target.expr] : []));
+        const rates = exprs.filter((expr) => isPerSecondQuery(expr));
+        // One unit per panel: a panel cannot mix rates and other values without overrides.
+        expect({ title, mixed: rates.length > 0 && rates.length < exprs.length }).toEqual({
+          title,
+          mixed: false,
+        });
+        const unit = (panel as Doc).fieldConfig?.defaults?.unit as string | undefined;
+        expect({ title, perSecondUnit: PER_SECOND_UNITS.has(unit ?? '') }).toEqual({
+          title,
+          perSecondUnit: rates.length > 0,
+        });
+      },
+    );
+
+    it.each([
+      ['sum by (endpoint) (rate(x[$__rate_interval]))', true],
+      ['sum(irate(x[1m])) or vector(0)', true],
+      ['topk(5, sum by (model) (rate(x[5m])))', true],
+      ['sum(rate(x[5m])) + sum(rate(y[5m]))', true],
+      ['sum(rate(x[5m])) > 0', true],
+      ['sum(rate(x[1h])) * 3600', false],
+      ['sum(rate(x[5m])) / sum(rate(y[5m]))', false],
+      ['histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))', false],
+      ['sum(increase(x[5m]))', false],
+      ['count(rate(x[5m]))', false],
+      ['max by (tenant_id) (token_budget_remaining)', false],
+    ])('tells a per-second rate from the rest: %s → %s', (expr, expected) => {
+      expect(isPerSecondQuery(expr)).toBe(expected);
     });
 
     it('the offline parser reports a broken expression (so the check above can fail)', () => {
