@@ -78,7 +78,7 @@ export interface TargetCheck {
   readonly pass: boolean | undefined;
 }
 
-/** SPEC 11's thresholds. */
+/** The performance targets (docs/performance.md#targets). */
 export const TARGETS = {
   full10MinRatio: 0.85,
   full100MinRatio: 0.7,
@@ -375,7 +375,7 @@ export function renderReport(input: ReportInput): string {
     );
   }
   sections.push(
-    '## SPEC 11 targets',
+    '## Targets',
     markdownTable(
       ['target', 'measured', 'verdict'],
       checkTargets(runs, metrics).map((check) => [

@@ -1,20 +1,20 @@
-// Forked by run.ts before any app runs, so nothing else competes for the CPU:
-// prom-client's registry is global, and the measurement needs a process of its own.
+// Forked by run.ts before any app runs, so nothing else competes for the CPU.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { measureMetricsCost, renderMetrics } from '../src/observability/metrics';
+import { MetricsBench } from './metrics-cost';
 import type { MetricsProbeResult } from './bench-report';
 
 async function probe(tenants: number): Promise<MetricsProbeResult> {
-  const text = await measureMetricsCost({ tenants, format: 'prometheus' });
-  // Same registry (the tenants are still there): the OpenMetrics render adds exemplar handling.
-  const open = await measureMetricsCost({ tenants, format: 'openmetrics', requests: 1000 });
+  const bench = await MetricsBench.create(tenants);
+  const text = await bench.measure({ format: 'prometheus' });
+  // Same registry: the OpenMetrics render adds exemplar handling.
+  const open = await bench.measure({ format: 'openmetrics', requests: 1000 });
 
   // CPU time of a render: unlike wall time, it does not grow when other processes take the cores.
   const cpuTimings: number[] = [];
   for (let i = 0; i < 30; i++) {
     const before = process.cpuUsage();
-    await renderMetrics('prometheus');
+    await bench.render('prometheus');
     const used = process.cpuUsage(before);
     cpuTimings.push((used.user + used.system) / 1000);
   }
@@ -31,12 +31,13 @@ async function probe(tenants: number): Promise<MetricsProbeResult> {
   const end = performance.now() + 3000;
   while (performance.now() < end) {
     const renderStarted = performance.now();
-    await renderMetrics('prometheus');
+    await bench.render('prometheus');
     renders.push(performance.now() - renderStarted);
     // Yield between scrapes as an HTTP server would between requests.
     await nextTurn();
   }
   histogram.disable();
+  await bench.close();
 
   return {
     tenants,

@@ -1,4 +1,5 @@
-// `npm run bench`: SPEC 11's overhead benchmark. See the README's Performance section.
+// `npm run bench`: what the observability layers cost, measured against the same app
+// with them off. Method and latest results: docs/performance.md.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';

@@ -1,16 +1,21 @@
 /**
  * `npm run demo`: the platform on embedded defaults with the LLM simulator,
  * some traffic, and where to look. The app runs as its own process, exactly as
- * `npm run start:prod` starts it (telemetry preload included).
+ * `npm run start:prod` starts it (telemetry preload included); its log lines
+ * go to a file, so the terminal shows only the demo's own lines.
  *
- * Options: --port N (default 8000), --sim-port N (default 4000), --exit (stop
- * after the traffic instead of serving until Ctrl-C; used by the tests).
+ * Options: --port N (default 8000), --sim-port N (default 4000), --data-dir
+ * DIR (default ./data), --exit (stop after the traffic instead of serving
+ * until Ctrl-C).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startLlmSimulator } from '../tools/llm-simulator';
 import type { LlmSimulator } from '../tools/llm-simulator';
+import { shortenAtWord } from './demo-output';
 
 interface DemoOptions {
   port: number;
@@ -19,6 +24,9 @@ interface DemoOptions {
   dataDir: string;
 }
 
+/** A problem the user can fix (a bad flag, a busy port): printed as one line, no stack. */
+class DemoError extends Error {}
+
 function parseArgs(argv: string[]): DemoOptions {
   const value = (flag: string): string | undefined => {
     const index = argv.indexOf(flag);
@@ -26,14 +34,41 @@ function parseArgs(argv: string[]): DemoOptions {
   };
   const port = Number(value('--port') ?? 8000);
   const simPort = Number(value('--sim-port') ?? 4000);
-  if (!Number.isInteger(port) || !Number.isInteger(simPort))
-    throw new Error('--port and --sim-port take integers');
+  for (const [flag, candidate] of [
+    ['--port', port],
+    ['--sim-port', simPort],
+  ] as const) {
+    if (!Number.isInteger(candidate) || candidate < 1 || candidate > 65535)
+      throw new DemoError(`${flag} takes a port number from 1 to 65535`);
+  }
+  if (port === simPort) throw new DemoError('--port and --sim-port must differ');
   return {
     port,
     simPort,
     exitAfterTraffic: argv.includes('--exit'),
-    dataDir: value('--data-dir') ?? resolve('data'),
+    dataDir: resolve(value('--data-dir') ?? 'data'),
   };
+}
+
+/**
+ * Fails at once when another program listens on the port. Otherwise the
+ * platform would fail to bind and exit while the demo's readiness poll and
+ * API calls reached the other program (a foreign 200, then a baffling 401).
+ */
+async function assertPortFree(port: number, flag: string): Promise<void> {
+  await new Promise<void>((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new DemoError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} (${flag}) is already in use by another program: stop it, or pick a free port with ${flag} <port>`
+            : `cannot listen on 127.0.0.1:${port} (${flag}): ${error.code ?? error.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
+  });
 }
 
 const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -82,12 +117,74 @@ async function waitUntilReady(base: string, app: ChildProcess): Promise<void> {
   throw new Error('the platform did not become ready within 60 s');
 }
 
+/** The end of the platform's log, for a failure the demo's own message cannot explain. */
+function logTail(logFile: string, lines = 20): string {
+  try {
+    const text = readFileSync(logFile, 'utf8').trimEnd();
+    return text === '' ? '' : text.split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+interface Tenant {
+  id: string;
+  key: string;
+}
+
+async function createTenant(
+  base: string,
+  adminKey: string,
+  name: string,
+  dailyTokenLimit: number,
+): Promise<Tenant> {
+  const created = await api(base, 'POST', '/v1/tenants', adminKey, {
+    name,
+    daily_token_limit: dailyTokenLimit,
+    monthly_token_limit: dailyTokenLimit * 20,
+    user_id: 'demo-user',
+  });
+  if (created.status !== 201 || !created.body.tenant || !created.body.api_key)
+    throw new Error(
+      `creating the tenant failed: ${created.status} ${JSON.stringify(created.body)}`,
+    );
+  return { id: created.body.tenant.id, key: created.body.api_key };
+}
+
+const MATH_AGENT = {
+  name: 'Math helper',
+  type: 'math_agent',
+  model: 'sim-small',
+  instructions: 'Use the calculator for arithmetic and the clock for times.',
+  tools: ['calculator', 'current_time'],
+  max_steps: 5,
+};
+
+/** Shown at the end: curl commands that work against the serving demo (its test runs them). */
+function whereToLook(base: string, tenant: Tenant, agentId: string, logFile: string): string {
+  const auth = `-H 'Authorization: Bearer ${tenant.key}'`;
+  return `${bold('Where to look')}
+  curl -s ${base}/metrics | grep -E '^(llm_tokens_total|token_budget_remaining)'
+  curl -s ${base}/health
+  curl -s ${auth} ${base}/v1/budget
+  curl -s -X POST ${auth} -H 'content-type: application/json' \\
+    -d '{"input":"What is 6*7?"}' ${base}/v1/agents/${agentId}/runs
+Logs: ${logFile} (JSON lines; LOG_LEVEL and LOG_FORMAT change them).
+Traces: start the demo with ENABLE_TELEMETRY=true and an OTLP collector on OTLP_ENDPOINT (docs/tracing.md).`;
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  await assertPortFree(options.port, '--port');
+  await assertPortFree(options.simPort, '--sim-port');
+
   const adminKey = `demo-admin-${randomBytes(8).toString('hex')}`;
   const sim: LlmSimulator = await startLlmSimulator({ port: options.simPort, latencyMs: 30 });
   const base = `http://127.0.0.1:${options.port}`;
   const distRoot = resolve(__dirname, '..');
+  mkdirSync(options.dataDir, { recursive: true });
+  const logFile = join(options.dataDir, 'platform.log');
+  const logFd = openSync(logFile, 'w');
   const app = spawn(
     process.execPath,
     [
@@ -104,13 +201,17 @@ async function main(): Promise<void> {
         DATA_DIR: options.dataDir,
         LLM_PROXY_URL: sim.url,
         ADMIN_API_KEY: adminKey,
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        LOG_FORMAT: process.env.LOG_FORMAT ?? 'json',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? '0',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', logFd, logFd],
     },
   );
+  closeSync(logFd);
   let stopping = false;
+  // Until the platform is ready, waitUntilReady reports an exit (with the log's end).
+  let ready = false;
   const stop = async (code: number): Promise<never> => {
     stopping = true;
     if (app.exitCode === null) {
@@ -122,8 +223,9 @@ async function main(): Promise<void> {
     process.exit(code);
   };
   app.once('exit', (code) => {
-    if (!stopping) {
-      console.error(`The platform exited unexpectedly (code ${code}).`);
+    if (ready && !stopping) {
+      console.error(`The platform exited unexpectedly (code ${code}). The end of ${logFile}:`);
+      console.error(logTail(logFile));
       void sim.close().then(() => process.exit(1));
     }
   });
@@ -131,23 +233,15 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop(0));
 
   try {
-    console.log(
-      `LLM simulator on ${sim.url}; starting the platform on ${base} (embedded database in ${options.dataDir})...`,
-    );
+    console.log(`LLM simulator on ${sim.url}; starting the platform on ${base}
+  embedded database in ${options.dataDir}, platform logs in ${logFile}`);
     await waitUntilReady(base, app);
-    const created = await api(base, 'POST', '/v1/tenants', adminKey, {
-      name: 'Demo Corp',
-      daily_token_limit: 4000,
-      monthly_token_limit: 100_000,
-      user_id: 'demo-user',
-    });
-    if (created.status !== 201)
-      throw new Error(`creating the tenant failed: ${JSON.stringify(created.body)}`);
-    const key = created.body.api_key as string;
-    console.log(
-      `\n${bold('Tenant')} ${created.body.tenant?.id} (daily budget 4000 tokens), API key: ${key}`,
-    );
+    ready = true;
 
+    const corp = await createTenant(base, adminKey, 'Demo Corp', 100_000);
+    console.log(
+      `\n${bold('Tenant')} Demo Corp ${corp.id} (daily budget 100000 tokens), API key: ${corp.key}`,
+    );
     for (const doc of [
       {
         title: 'Refund policy',
@@ -155,17 +249,10 @@ async function main(): Promise<void> {
       },
       { title: 'Support hours', content: 'Support is open Monday to Friday, 9:00 to 17:00 UTC.' },
     ]) {
-      await api(base, 'POST', '/v1/documents', key, doc);
+      await api(base, 'POST', '/v1/documents', corp.key, doc);
     }
-    const math = await api(base, 'POST', '/v1/agents', key, {
-      name: 'Math helper',
-      type: 'math_agent',
-      model: 'sim-small',
-      instructions: 'Use the calculator for arithmetic and the clock for times.',
-      tools: ['calculator', 'current_time'],
-      max_steps: 5,
-    });
-    const rag = await api(base, 'POST', '/v1/agents', key, {
+    const math = await api(base, 'POST', '/v1/agents', corp.key, MATH_AGENT);
+    const rag = await api(base, 'POST', '/v1/agents', corp.key, {
       name: 'Policy assistant',
       type: 'rag_agent',
       model: 'sim-large',
@@ -174,7 +261,7 @@ async function main(): Promise<void> {
       max_steps: 5,
     });
     console.log(
-      `${bold('Agents')} ${math.body.id} (calculator, current_time), ${rag.body.id} (kb_search)\n`,
+      `${bold('Agents')} Math helper ${math.body.id} (calculator, current_time), Policy assistant ${rag.body.id} (kb_search)\n`,
     );
 
     const runs: [string, string][] = [
@@ -185,41 +272,45 @@ async function main(): Promise<void> {
     ];
     let lastRun: ApiBody | undefined;
     for (const [agentId, input] of runs) {
-      const res = await api(base, 'POST', `/v1/agents/${agentId}/runs`, key, { input });
+      const res = await api(base, 'POST', `/v1/agents/${agentId}/runs`, corp.key, { input });
       lastRun = res.body;
-      console.log(
-        `${res.status} ${input}\n    -> ${res.body.status}: ${String(res.body.output ?? res.body.message).slice(0, 100)}`,
-      );
+      const answer = shortenAtWord(String(res.body.output ?? res.body.message), 100);
+      console.log(`${res.status} ${input}\n    -> ${res.body.status}: ${answer}`);
     }
-    // Keep going until the small daily budget refuses: the 429 path, the budget metrics and alerts.
+
+    // A second tenant with a small budget runs until it is refused: the 429
+    // path, the budget metrics and alerts. Demo Corp keeps its budget for the
+    // commands printed at the end.
+    const small = await createTenant(base, adminKey, 'Small Budget Ltd', 2000);
+    const smallAgent = await api(base, 'POST', '/v1/agents', small.key, MATH_AGENT);
+    console.log(`\n${bold('Tenant')} Small Budget Ltd ${small.id} (daily budget 2000 tokens)`);
     for (let i = 0; i < 40; i++) {
-      const res = await api(base, 'POST', `/v1/agents/${math.body.id}/runs`, key, {
+      const res = await api(base, 'POST', `/v1/agents/${smallAgent.body.id}/runs`, small.key, {
         input: `What is ${i} * 17?`,
       });
       if (res.status === 429) {
-        console.log(`429 after ${i + 1} more runs: ${res.body.message}`);
+        console.log(`429 after ${i + 1} runs: ${res.body.message}`);
         break;
       }
     }
-    const budget = await api(base, 'GET', '/v1/budget', key);
+    const budget = await api(base, 'GET', '/v1/budget', small.key);
+    console.log(`${bold('Its budget')} ${JSON.stringify(budget.body)}`);
     console.log(
-      `\n${bold('A run')} (note its trace_id when ENABLE_TELEMETRY=true):\n${JSON.stringify(lastRun, null, 2)}`,
+      `\n${bold('A run')} (its trace_id is set when ENABLE_TELEMETRY=true):\n${JSON.stringify(lastRun, null, 2)}`,
     );
-    console.log(`\n${bold('Budget')} ${JSON.stringify(budget.body)}`);
-    console.log(`\n${bold('Where to look')}
-  curl ${base}/metrics                      # Prometheus metrics (llm_tokens_total, token_budget_remaining, ...)
-  curl ${base}/health                       # component health with latency
-  curl -H 'Authorization: Bearer ${key}' ${base}/v1/budget
-  curl -H 'Authorization: Bearer ${key}' ${base}/v1/agents
-  curl -X POST -H 'Authorization: Bearer ${key}' -H 'content-type: application/json' \\
-       -d '{"input":"What is 6*7?"}' ${base}/v1/agents/${math.body.id}/runs
-Traces: run with ENABLE_TELEMETRY=true and a collector on OTLP_ENDPOINT (see README, Tracing).`);
+    console.log(`\n${whereToLook(base, corp, math.body.id as string, logFile)}`);
     if (options.exitAfterTraffic) await stop(0);
     console.log('\nServing until Ctrl-C.');
   } catch (error) {
     console.error(`Demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    const tail = logTail(logFile);
+    if (tail) console.error(`The end of ${logFile}:\n${tail}`);
     await stop(1);
   }
 }
 
-void main();
+main().catch((error: unknown) => {
+  if (error instanceof DemoError) console.error(`demo: ${error.message}`);
+  else console.error('Demo failed:', error);
+  process.exit(1);
+});

@@ -2,12 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './database';
-import { HttpExceptionFilter } from './http/http-exception.filter';
-import { createValidationPipe } from './http/validation.pipe';
-import { InfoModule } from './info/info.module';
+import { createValidationPipe, HttpExceptionFilter } from './http';
+import { InfoModule } from './info';
 import { HealthModule } from './observability/health';
-import { createRootLogger, LoggingModule, RootLogger } from './observability/logging';
+import { createRootLogger, LoggingModule } from './observability/logging';
+import type { RootLogger } from './observability/logging';
+import { ManagementModule } from './observability/management';
 import { MetricsModule } from './observability/metrics';
+import { ObserversModule } from './observability/observers';
 import { TelemetryModule } from './observability/telemetry';
 import { AgentsModule } from './platform/agents';
 import { BudgetsModule } from './platform/budgets';
@@ -29,7 +31,9 @@ export class AppModule {
         LoggingModule.forRoot(rootLogger),
         MetricsModule.forRoot(config),
         TelemetryModule.forRoot(config),
+        ObserversModule,
         HealthModule.forRoot(config),
+        ManagementModule,
         DatabaseModule,
         RedisModule,
         InfoModule,

@@ -1,20 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
-import { AppConfig } from './config';
-import { handleClientError } from './http/client-error.handler';
-import { registerRequestContext } from './observability/context';
-import {
-  createFrameworkErrorHandler,
-  createNestLogger,
-  createRootLogger,
-  registerAccessLog,
-  RootLogger,
-} from './observability/logging';
-import { registerRefusedBodyLinger } from './http/refused-body.hooks';
-import { registerDrainHooks, ShutdownState } from './observability/health';
-import { registerHttpMetrics } from './observability/metrics';
-import { registerHttpServerTracing } from './observability/telemetry';
+import type { AppConfig } from './config';
+import { createFrameworkErrorHandler, handleClientError } from './http';
+import { registerObservability } from './observability/http-hooks';
+import { createNestLogger, createRootLogger } from './observability/logging';
+import type { RootLogger } from './observability/logging';
 
 export interface CreateAppOptions {
   /** The root logger; by default one built from config, writing to stdout. Tests pass one writing to memory. */
@@ -38,13 +29,6 @@ export async function createApp(
     frameworkErrors: createFrameworkErrorHandler(logger),
     clientErrorHandler: handleClientError,
   });
-  registerRequestContext(adapter.getInstance());
-  registerAccessLog(adapter.getInstance(), logger);
-  registerHttpServerTracing(adapter.getInstance());
-  // After the tracing hooks: the exemplar capture reads the server span they open.
-  if (config.metrics.enabled) {
-    registerHttpMetrics(adapter.getInstance(), { exemplars: config.telemetry.enabled });
-  }
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger),
     adapter,
@@ -52,10 +36,7 @@ export async function createApp(
     // too (with bufferLogs, Nest would flush the buffer to its console logger on failure).
     { logger: createNestLogger(logger), abortOnError: false },
   );
-  // Added before listen() registers the routes, so they cover them all; the linger first,
-  // so that a connection the drain closes stays closed.
-  registerRefusedBodyLinger(adapter.getInstance());
-  registerDrainHooks(adapter.getInstance(), app.get(ShutdownState));
+  await registerObservability(app, config);
   // No enableShutdownHooks(): it would close at the first signal, without the readiness drain.
   // main.ts installs enableGracefulShutdown (src/observability/health) instead.
   return app;

@@ -1,8 +1,8 @@
 // Preloaded with `node --require ./dist/src/instrumentation.js` before the
 // application: the OpenTelemetry SDK must patch pg and ioredis before they
 // are first required. With ENABLE_TELEMETRY unset it does nothing.
-import { ConfigError, loadConfig } from './config/load-config';
-import { startTelemetry } from './observability/telemetry/telemetry.sdk';
+import { ConfigError, loadConfig } from './config';
+import { startTelemetry } from './observability/telemetry';
 
 try {
   const config = loadConfig(process.env);

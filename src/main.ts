@@ -1,8 +1,10 @@
-import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
-import { createRootLogger, LOG_EVENTS, RootLogger } from './observability/logging';
-import { enableGracefulShutdown, ManagementServer } from './observability/health';
+import { LOG_EVENTS } from './observability/catalog';
+import { enableGracefulShutdown } from './observability/health';
+import { createRootLogger, PinoLogger } from './observability/logging';
+import type { RootLogger } from './observability/logging';
+import { ManagementServer } from './observability/management';
 
 /** Set once the configuration is valid, so a start-up failure is a JSON line like any other. */
 let logger: RootLogger | undefined;
@@ -11,10 +13,12 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   logger = createRootLogger(config);
   const app = await createApp(config, { logger });
-  enableGracefulShutdown(app, { drainMs: config.shutdownDrainMs });
+  await enableGracefulShutdown(app, { drainMs: config.shutdownDrainMs });
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.getHttpServer().address();
-  new Logger('Bootstrap').log(
+  const bootstrapLogger = await app.resolve(PinoLogger);
+  bootstrapLogger.setContext('Bootstrap');
+  bootstrapLogger.info(
     {
       event: LOG_EVENTS.appStarted,
       port: typeof address === 'object' && address ? address.port : config.http.port,

@@ -7,5 +7,6 @@ module.exports = {
     '<rootDir>/src/**/*.spec.ts',
     '<rootDir>/tools/**/*.spec.ts',
     '<rootDir>/bench/**/*.spec.ts',
+    '<rootDir>/scripts/**/*.spec.ts',
   ],
 };

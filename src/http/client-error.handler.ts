@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { errorBody } from '../common';
 import { generateRequestId } from '../observability/context';
-import type { ErrorBody } from './http-exception.filter';
 
 /**
  * Fastify's `clientErrorHandler`: Node's HTTP parser refuses a request that
@@ -21,17 +20,15 @@ export function handleClientError(error: Error & { code?: string }, socket: Sock
         ? 431
         : 400;
   const requestId = generateRequestId();
-  const body: ErrorBody = {
+  const body = errorBody(
     statusCode,
-    error: STATUS_CODES[statusCode] ?? 'Error',
-    message:
-      statusCode === 408
-        ? 'The request was not received in time'
-        : statusCode === 431
-          ? 'The request headers are too large'
-          : 'The request is not valid HTTP',
-    request_id: requestId,
-  };
+    statusCode === 408
+      ? 'The request was not received in time'
+      : statusCode === 431
+        ? 'The request headers are too large'
+        : 'The request is not valid HTTP',
+    requestId,
+  );
   const payload = JSON.stringify(body);
   if (socket.writable) {
     socket.write(

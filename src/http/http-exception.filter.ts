@@ -1,55 +1,53 @@
-import {
-  ArgumentsHost,
-  Catch,
-  ExceptionFilter,
-  HttpException,
-  HttpStatus,
-  Logger,
-} from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_CODES } from 'node:http';
+import { DependencyUnavailableError, errorBody, FailureWithRecord } from '../common';
+import type { ErrorBody } from '../common';
+import { isDatabaseUnavailableError } from '../database';
+import { LOG_EVENTS } from '../observability/catalog';
 import { currentRequestContext } from '../observability/context';
-import { isDatabaseUnavailableError } from '../database/database-errors';
-
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  request_id: string | undefined;
-  /** A stored run that ended in this error (429, 502, 503 answers of POST /v1/agents/:id/runs). */
-  run?: unknown;
-}
+import { PinoLogger } from '../observability/logging';
 
 /**
  * Every error leaves as {"statusCode","error","message","request_id"}: no
- * stack traces, no internals. Unexpected errors are logged once, here, with
- * their stack.
+ * stack traces, no internals. This is the one place that turns failures into
+ * statuses: HTTP exceptions keep theirs, a dependency that cannot answer is
+ * 503, Fastify's client errors keep their 4xx, anything else is 500 and is
+ * logged once, here, with its stack. A failure that carries a record (a
+ * failed run) answers with it.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HttpExceptionFilter');
+  constructor(private readonly logger: PinoLogger) {
+    logger.setContext('HttpExceptionFilter');
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
-    const body = toErrorBody(exception, currentRequestContext()?.requestId);
-    if (!(exception instanceof HttpException) && isDatabaseUnavailableError(exception)) {
+    const failure = exception instanceof FailureWithRecord ? exception.failure : exception;
+    const body = toErrorBody(failure, currentRequestContext()?.requestId);
+    if (exception instanceof FailureWithRecord) Object.assign(body, exception.record);
+    if (isDatabaseOutage(failure)) {
       // An outage, not a bug: one short line without the stack, the health probe tells the rest.
       this.logger.warn(
         {
-          event: 'database.unavailable',
-          error: (exception as Error).message,
+          event: LOG_EVENTS.databaseUnavailable,
+          error: (failure as Error).message,
           route: request.routeOptions?.url,
         },
         'Database unavailable',
       );
-    } else if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
+    } else if (
+      body.statusCode >= 500 &&
+      !(failure instanceof HttpException) &&
+      !(failure instanceof DependencyUnavailableError)
+    ) {
       this.logger.error(
-        { event: 'http.request.failed', err: exception, route: request.routeOptions?.url },
+        { event: LOG_EVENTS.httpRequestFailed, err: failure, route: request.routeOptions?.url },
         'Unhandled error',
       );
     }
-    const headers = exception instanceof HttpException ? responseHeaders(exception) : {};
+    const headers = failure instanceof HttpException ? responseHeaders(failure) : {};
     void reply.status(body.statusCode).headers(headers).send(body);
   }
 }
@@ -65,42 +63,29 @@ function responseHeaders(exception: HttpException): Record<string, string> {
 
 export function toErrorBody(exception: unknown, requestId: string | undefined): ErrorBody {
   if (exception instanceof HttpException) {
-    const statusCode = exception.getStatus();
-    const body: ErrorBody = {
-      statusCode,
-      error: reasonPhrase(statusCode),
-      message: messageOf(exception),
-      request_id: requestId,
-    };
-    const response = exception.getResponse();
-    if (typeof response === 'object' && response !== null && 'run' in response)
-      body.run = response.run;
-    return body;
+    return errorBody(exception.getStatus(), messageOf(exception), requestId);
   }
-  if (isDatabaseUnavailableError(exception)) {
+  if (exception instanceof DependencyUnavailableError) {
+    return errorBody(HttpStatus.SERVICE_UNAVAILABLE, exception.message, requestId);
+  }
+  if (isDatabaseOutage(exception)) {
     // A dropped or refused database connection is transient: 503 tells the client to retry.
-    return {
-      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-      error: reasonPhrase(HttpStatus.SERVICE_UNAVAILABLE),
-      message: 'The database is unavailable; try again shortly',
-      request_id: requestId,
-    };
+    return errorBody(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'The database is unavailable; try again shortly',
+      requestId,
+    );
   }
   const fastifyStatus = fastifyErrorStatus(exception);
   if (fastifyStatus !== undefined) {
-    return {
-      statusCode: fastifyStatus,
-      error: reasonPhrase(fastifyStatus),
-      message: (exception as Error).message,
-      request_id: requestId,
-    };
+    return errorBody(fastifyStatus, (exception as Error).message, requestId);
   }
-  return {
-    statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
-    error: reasonPhrase(500),
-    message: 'Internal server error',
-    request_id: requestId,
-  };
+  return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error', requestId);
+}
+
+/** A database driver's error that means the server is gone, not that the query is wrong. */
+function isDatabaseOutage(exception: unknown): boolean {
+  return !(exception instanceof HttpException) && isDatabaseUnavailableError(exception);
 }
 
 function messageOf(exception: HttpException): string {
@@ -126,8 +111,4 @@ function fastifyErrorStatus(exception: unknown): number | undefined {
     return statusCode;
   }
   return undefined;
-}
-
-function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? 'Error';
 }

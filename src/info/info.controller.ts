@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { APP_NAME, APP_VERSION } from './app-info';
+import { APP_NAME, APP_VERSION } from '../common';
 
 @Controller('v1/info')
 export class InfoController {

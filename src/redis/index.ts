@@ -1,2 +1,2 @@
 export { RedisModule } from './redis.module';
-export { RedisService, RedisUnavailableError, createRedisClient } from './redis.service';
+export { RedisService, createRedisClient } from './redis.service';

@@ -1,15 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG } from '../config';
 import type { AppConfig } from '../config';
-
-/** Raised when Redis is configured but cannot answer; callers map it to 503. */
-export class RedisUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('Redis is unavailable', { cause });
-    this.name = 'RedisUnavailableError';
-  }
-}
+import { LOG_EVENTS } from '../observability/catalog';
+import { PinoLogger } from '../observability/logging';
 
 /**
  * The shared Redis connection when REDIS_URL is set. Without it `client` is
@@ -21,18 +15,21 @@ export class RedisUnavailableError extends Error {
  */
 @Injectable()
 export class RedisService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(RedisService.name);
   readonly client: Redis | undefined;
   readonly keyPrefix: string;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext(RedisService.name);
     this.keyPrefix = config.redis.keyPrefix;
     if (config.redis.url) {
       this.client = createRedisClient(config.redis.url, 'app');
       this.client.on('error', (error: Error) => {
         // ioredis emits an error per failed reconnect; one warning per state change is enough.
         if (this.client?.status !== 'reconnecting')
-          this.logger.warn({ event: 'redis.error', err: error.message });
+          this.logger.warn({ event: LOG_EVENTS.redisError, err: error.message });
       });
     }
   }

@@ -4,15 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
+import type { Registry } from 'prom-client';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, Env, loadConfig } from '../../src/config';
 import { createRootLogger } from '../../src/observability/logging';
+import { METRICS_REGISTRY } from '../../src/observability/metrics';
 
 export interface TestApp {
   readonly app: NestFastifyApplication;
   readonly config: AppConfig;
   /** http://127.0.0.1:PORT */
   readonly url: string;
+  /** The app's own metrics registry; undefined with METRICS_ENABLED=false. */
+  readonly metricsRegistry: Registry | undefined;
+  /** Zeroes every metric of this app (a test counts only what it does itself). */
+  resetMetrics(): void;
   close(): Promise<void>;
 }
 
@@ -56,10 +62,13 @@ export async function startTestApp(
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const metricsRegistry = config.metrics.enabled ? app.get<Registry>(METRICS_REGISTRY) : undefined;
   return {
     app,
     config,
     url: `http://127.0.0.1:${port}`,
+    metricsRegistry,
+    resetMetrics: () => metricsRegistry?.resetMetrics(),
     close: async () => {
       await app.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ export const DEPLOY = {
   chart: join(REPO_ROOT, 'helm/enterprise-agent-platform'),
   dockerfile: join(REPO_ROOT, 'Dockerfile'),
   dockerignore: join(REPO_ROOT, '.dockerignore'),
-  docs: join(REPO_ROOT, 'README.md'),
+  runbooks: join(REPO_ROOT, 'docs/runbooks.md'),
 } as const;
 
 /**

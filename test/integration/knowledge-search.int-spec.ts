@@ -6,6 +6,7 @@ import { Env, loadConfig } from '../../src/config';
 import { dataSourceOptions } from '../../src/database';
 import { Document } from '../../src/platform/knowledge/document.entity';
 import { KnowledgeService } from '../../src/platform/knowledge/knowledge.service';
+import { TenantScopedRepository } from '../../src/platform/tenants';
 import { KbSearchTool } from '../../src/platform/tools/kb-search/kb-search.tool';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
 
@@ -63,7 +64,9 @@ describe.each(MODES)('knowledge search %s', (_mode, open) => {
 
   beforeAll(async () => {
     fixture = await open();
-    knowledge = new KnowledgeService(fixture.source.getRepository(Document));
+    knowledge = new KnowledgeService(
+      new TenantScopedRepository(fixture.source.getRepository(Document)),
+    );
     kbSearch = new KbSearchTool(knowledge);
     acme = await createTenant(fixture.source, 'acme');
     globex = await createTenant(fixture.source, 'globex');

@@ -8,5 +8,6 @@ export {
   newRequestContext,
   runWithRequestContext,
 } from './request-context';
-export type { RequestContext } from './request-context';
-export { registerRequestContext } from './request-context.hooks';
+export type { RequestContext, ServerSpanState } from './request-context';
+export { sampledSpanContext, sampledTraceId } from './trace-context';
+export { REQUEST_CONTEXT_PLUGIN, requestContextPlugin } from './request-context.plugin';

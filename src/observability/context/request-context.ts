@@ -1,5 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { Context, Span } from '@opentelemetry/api';
+
+/** The request's inbound server span and the context it runs the request in. */
+export interface ServerSpanState {
+  readonly span: Span;
+  readonly context: Context;
+}
 
 /**
  * What logs, spans and metrics may know about the current request. One
@@ -13,8 +20,8 @@ export interface RequestContext {
   userId?: string;
   agentId?: string;
   agentType?: string;
-  /** Route template, once the router matched one. */
-  route?: string;
+  /** Set by the tracing hooks when the request has a server span. */
+  serverSpan?: ServerSpanState;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

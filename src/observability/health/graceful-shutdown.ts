@@ -1,6 +1,7 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LOG_EVENTS } from '../logging';
+import { LOG_EVENTS } from '../catalog';
+import { PinoLogger } from '../logging';
 import { SHUTDOWN_CLOSE_BOUND_MS } from './health.constants';
 import { ShutdownState } from './shutdown-state';
 
@@ -24,11 +25,12 @@ export interface GracefulShutdownOptions {
  * Redis close), and the process exits 0. A second signal, a failed close or
  * the hard bound exits 1 at once. Returns a function that removes the handlers.
  */
-export function enableGracefulShutdown(
+export async function enableGracefulShutdown(
   app: INestApplication,
   options: GracefulShutdownOptions,
-): () => void {
-  const logger = new Logger('Shutdown');
+): Promise<() => void> {
+  const logger = await app.resolve(PinoLogger);
+  logger.setContext('Shutdown');
   const {
     drainMs,
     closeBoundMs = SHUTDOWN_CLOSE_BOUND_MS,
@@ -41,7 +43,7 @@ export function enableGracefulShutdown(
   const shutDown = async (signal: NodeJS.Signals): Promise<void> => {
     startedAt = performance.now();
     app.get(ShutdownState).startDraining();
-    logger.log(
+    logger.info(
       { event: LOG_EVENTS.appShutdown, phase: 'draining', signal, drain_ms: drainMs },
       'Shutdown requested: readiness reports 503 while the listener drains',
     );
@@ -58,7 +60,7 @@ export function enableGracefulShutdown(
       exit(1);
     }, drainMs + closeBoundMs);
     await delay(drainMs);
-    logger.log(
+    logger.info(
       { event: LOG_EVENTS.appShutdown, phase: 'closing' },
       'Drain over: closing the listener and waiting for in-flight requests',
     );
@@ -74,7 +76,7 @@ export function enableGracefulShutdown(
       return;
     }
     clearTimeout(bound);
-    logger.log(
+    logger.info(
       {
         event: LOG_EVENTS.appShutdown,
         phase: 'closed',

@@ -1,3 +1,5 @@
+import { scrubText } from '../logging';
+
 /**
  * An indicator's failure with a message that is safe to show to anyone who
  * can reach a probe: a few words, never a credential, URL or address.
@@ -48,14 +50,8 @@ export function describeFailure(error: unknown): string {
   return scrub(message) || 'check failed';
 }
 
-/** Removes anything that could identify or authenticate against a host. */
+/** Anything that could identify or authenticate against a host removed, on one short line. */
 export function scrub(message: string): string {
-  const cleaned = message
-    .replace(/[a-z][a-z0-9+.-]*:\/\/\S*/gi, '[url]')
-    .replace(/\S+@\S+/g, '[redacted]')
-    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, '[address]')
-    .replace(/\[?[0-9a-f]*:[0-9a-f:]+\]?:\d+/gi, '[address]')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const cleaned = scrubText(message, { hideLocations: true }).replace(/\s+/g, ' ').trim();
   return cleaned.length > MAX_LENGTH ? `${cleaned.slice(0, MAX_LENGTH - 3)}...` : cleaned;
 }

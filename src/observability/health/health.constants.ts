@@ -25,10 +25,3 @@ export const SHUTDOWN_CLOSE_BOUND_MS = 300_000;
  * LLM-proxy-down alert could never fire.
  */
 export const BACKGROUND_CHECK_INTERVAL_MS = 15_000;
-
-/** The `event` of the health module's own log lines (app.shutdown is in LOG_EVENTS). */
-export const HEALTH_LOG_EVENTS = {
-  componentDown: 'health.component.down',
-  componentRecovered: 'health.component.recovered',
-  managementStarted: 'management.started',
-} as const;

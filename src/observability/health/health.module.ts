@@ -7,20 +7,20 @@ import { DatabaseHealthIndicator } from './indicators/database.health';
 import { DiskSpaceHealthIndicator } from './indicators/disk.health';
 import { LlmProxyHealthIndicator } from './indicators/llm-proxy.health';
 import { RedisHealthIndicator } from './indicators/redis.health';
-import { ManagementServer } from './management.server';
 import { ShutdownState } from './shutdown-state';
 
 /**
- * Kubernetes probes and the detailed health report (SPEC section 8) on
- * Terminus indicators, the draining state of a graceful shutdown, and the
- * MANAGEMENT_PORT listener.
+ * Kubernetes probes and the detailed health report on Terminus indicators,
+ * and the draining state of a graceful shutdown. Global, like the other
+ * pillars: the management listener serves its reports.
  */
 @Module({})
 export class HealthModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: HealthModule,
-      // HealthService logs state changes itself; Terminus would log every failing probe.
+      global: true,
+      // The health-check observer logs state changes; Terminus would log every failing probe.
       imports: [TerminusModule.forRoot({ logger: false })],
       // With a management port the detailed report is not routed on the API port at all (404).
       controllers:
@@ -34,9 +34,8 @@ export class HealthModule {
         RedisHealthIndicator,
         LlmProxyHealthIndicator,
         DiskSpaceHealthIndicator,
-        ManagementServer,
       ],
-      exports: [HealthService, ShutdownState, ManagementServer],
+      exports: [HealthService, ShutdownState],
     };
   }
 }

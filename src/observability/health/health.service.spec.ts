@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import type { MetricsService } from '../metrics';
+import type { HealthCheckObserver } from '../observers';
 import { BACKGROUND_CHECK_INTERVAL_MS } from './health.constants';
 import { HealthCheckFailure } from './health-failure';
 import { HealthService } from './health.service';
@@ -45,15 +45,22 @@ describe(HealthService.name, () => {
   let llm: ScriptedIndicator;
   let disk: ScriptedIndicator;
   let shutdown: ShutdownState;
-  let recordHealthCheck: jest.Mock;
+  let checked: jest.Mock;
   let service: HealthService;
 
   function build(): HealthService {
-    const metrics = { recordHealthCheck } as unknown as MetricsService;
+    const observer = { checked } as unknown as HealthCheckObserver;
     // The constructor takes the four concrete indicators; these stand in for them.
     const Service = HealthService as unknown as new (...args: unknown[]) => HealthService;
-    return new Service(metrics, shutdown, database, redis, llm, disk);
+    return new Service(observer, shutdown, database, redis, llm, disk);
   }
+
+  /** The components and outcomes the observer was told of, in order. */
+  const reported = () =>
+    checked.mock.calls.map(([report]: [{ component: string; up: boolean }]) => [
+      report.component,
+      report.up,
+    ]);
 
   beforeEach(() => {
     database = new ScriptedIndicator('database', true);
@@ -61,7 +68,7 @@ describe(HealthService.name, () => {
     llm = new ScriptedIndicator('llm_proxy', false);
     disk = new ScriptedIndicator('disk', false);
     shutdown = new ShutdownState();
-    recordHealthCheck = jest.fn();
+    checked = jest.fn();
     service = build();
   });
 
@@ -144,10 +151,15 @@ describe(HealthService.name, () => {
     redis.outcome = 'down';
     service = build();
     await Promise.all([service.details(), service.readiness(), service.details()]);
-    expect(recordHealthCheck.mock.calls.filter(([c]) => c === 'database')).toEqual([
-      ['database', true, expect.any(Number)],
+    expect(reported().filter(([component]) => component === 'database')).toEqual([
+      ['database', true],
     ]);
-    expect(recordHealthCheck).toHaveBeenCalledWith('redis', false, expect.any(Number));
+    expect(checked).toHaveBeenCalledWith({
+      component: 'redis',
+      up: false,
+      durationMs: expect.any(Number),
+      error: 'connection refused',
+    });
     expect(database.calls).toBe(1);
   });
 
@@ -157,7 +169,7 @@ describe(HealthService.name, () => {
       service.onApplicationBootstrap();
       await jest.advanceTimersByTimeAsync(BACKGROUND_CHECK_INTERVAL_MS);
       expect(llm.calls).toBe(1);
-      expect(recordHealthCheck).toHaveBeenCalledWith('llm_proxy', true, expect.any(Number));
+      expect(reported()).toContainEqual(['llm_proxy', true]);
       service.beforeApplicationShutdown();
       await jest.advanceTimersByTimeAsync(BACKGROUND_CHECK_INTERVAL_MS * 3);
       expect(llm.calls).toBe(1);

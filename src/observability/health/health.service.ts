@@ -1,14 +1,9 @@
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
-import { MetricsService } from '../metrics';
-import { BACKGROUND_CHECK_INTERVAL_MS, HEALTH_LOG_EVENTS } from './health.constants';
+import { HealthCheckObserver } from '../observers';
+import { BACKGROUND_CHECK_INTERVAL_MS } from './health.constants';
 import { scrub } from './health-failure';
 import { HealthResultCache } from './health-result.cache';
 import type { ComponentReport, HealthComponent, HealthReport, HealthStatus } from './health.types';
@@ -20,7 +15,7 @@ import { RedisHealthIndicator } from './indicators/redis.health';
 import { ShutdownState } from './shutdown-state';
 
 /**
- * Evaluates the configured components (SPEC section 8): in parallel, each
+ * Evaluates the configured components: in parallel, each
  * bounded by its indicator's timeout, each result shared by concurrent probes
  * and reused for a short period. Every real evaluation updates
  * health_component_up and health_check_duration_seconds; a background
@@ -28,14 +23,12 @@ import { ShutdownState } from './shutdown-state';
  */
 @Injectable()
 export class HealthService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('Health');
   private readonly indicators: readonly ComponentIndicator[];
   private readonly cache = new HealthResultCache<HealthComponent, ComponentReport>();
-  private readonly lastUp = new Map<HealthComponent, boolean>();
   private background: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly metrics: MetricsService,
+    private readonly observer: HealthCheckObserver,
     private readonly shutdown: ShutdownState,
     database: DatabaseHealthIndicator,
     redis: RedisHealthIndicator,
@@ -114,33 +107,12 @@ export class HealthService implements OnApplicationBootstrap, BeforeApplicationS
     const elapsedMs = performance.now() - started;
     const detail = result[indicator.component] as { status: string; message?: unknown };
     const up = detail.status === 'up';
-    this.metrics.recordHealthCheck(indicator.component, up, elapsedMs / 1000);
     const latency_ms = Math.round(elapsedMs * 10) / 10;
-    if (up) {
-      this.noteTransition(indicator.component, true);
-      return { status: 'healthy', latency_ms };
-    }
-    const error = safeError(detail.message);
-    this.noteTransition(indicator.component, false, error);
-    return { status: 'unhealthy', latency_ms, error };
-  }
-
-  /** One log line when a component changes state, not one per probe. */
-  private noteTransition(component: HealthComponent, up: boolean, error?: string): void {
-    const previous = this.lastUp.get(component);
-    this.lastUp.set(component, up);
-    if (previous === up || (previous === undefined && up)) return;
-    if (up) {
-      this.logger.log(
-        { event: HEALTH_LOG_EVENTS.componentRecovered, component },
-        'Component healthy again',
-      );
-    } else {
-      this.logger.warn(
-        { event: HEALTH_LOG_EVENTS.componentDown, component, error },
-        'Component unhealthy',
-      );
-    }
+    const error = up ? undefined : safeError(detail.message);
+    this.observer.checked({ component: indicator.component, up, durationMs: elapsedMs, error });
+    return error === undefined
+      ? { status: 'healthy', latency_ms }
+      : { status: 'unhealthy', latency_ms, error };
   }
 }
 

@@ -1,11 +1,13 @@
 export { HealthModule } from './health.module';
 export { HealthService } from './health.service';
+export { httpStatusOf } from './health.controller';
 export { ShutdownState } from './shutdown-state';
-export { ManagementServer } from './management.server';
-export type { MetricsEndpoint } from './management.server';
 export { enableGracefulShutdown } from './graceful-shutdown';
-export { registerDrainHooks } from './drain.hooks';
 export type { GracefulShutdownOptions } from './graceful-shutdown';
+export { DRAIN_PLUGIN, drainPlugin } from './drain.plugin';
+export { REFUSED_BODY_PLUGIN, refusedBodyPlugin } from './refused-body.plugin';
+export type { RefusedBodyOptions } from './refused-body.plugin';
+export type { DrainOptions } from './drain.plugin';
 export type {
   ComponentReport,
   ComponentStatus,

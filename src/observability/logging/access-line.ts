@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { DestinationStream } from 'pino';
-import { LOG_EVENTS } from './log-events';
+import { LOG_EVENTS } from '../catalog';
 import { sanitizeLogString } from './log-sanitizer';
 import { isoTimestampNow } from './log-timestamp';
 import type { RootLogger } from './root-logger';
@@ -11,6 +11,7 @@ export interface AccessLine {
   readonly tenantId?: string;
   readonly userId?: string;
   readonly agentId?: string;
+  readonly agentType?: string;
   readonly method: string;
   readonly route: string;
   /** The request target as received: the `path` rule strips its query string and fragment. */
@@ -44,6 +45,7 @@ export function formatAccessLine(line: AccessLine): string {
   if (line.tenantId !== undefined) json += `,"tenant_id":${text('tenant_id', line.tenantId)}`;
   if (line.userId !== undefined) json += `,"user_id":${text('user_id', line.userId)}`;
   if (line.agentId !== undefined) json += `,"agent_id":${text('agent_id', line.agentId)}`;
+  if (line.agentType !== undefined) json += `,"agent_type":${text('agent_type', line.agentType)}`;
   json +=
     `,"method":${text('method', line.method)}` +
     `,"route":${text('route', line.route)}` +

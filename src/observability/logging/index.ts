@@ -1,15 +1,20 @@
 /**
- * The logging API (SPEC 7). Domain code logs through `new Logger(Name)` from
- * @nestjs/common with an object first argument, e.g.
- * `logger.log({ event: LOG_EVENTS.agentExecuteStarted, model }, 'Starting agent execution')`,
- * and binds the request's tenant, user and agent with the bind* functions.
+ * The logging pillar. Domain code logs through nestjs-pino's PinoLogger,
+ * injected (`constructor(private readonly logger: PinoLogger) { logger.setContext(Name) }`),
+ * with an object first argument whose `event` comes from the catalog; most
+ * domain events are written by the observers, not by domain code.
  */
 export { LoggingModule } from './logging.module';
 export { createNestLogger } from './app-pino.logger';
-export { createRootLogger, ROOT_LOGGER } from './root-logger';
+export { createRootLogger, ROOT_LOGGER, stdoutLines } from './root-logger';
 export type { RootLogger } from './root-logger';
-export { registerAccessLog } from './access-log.hooks';
-export { createFrameworkErrorHandler } from './framework-errors.handler';
-export { DEFAULT_LOG_EVENT, LOG_EVENTS } from './log-events';
-export type { LogEvent } from './log-events';
-export { bindAgentContext, bindTenantContext, bindUserContext } from '../context';
+export {
+  ACCESS_LOG_PLUGIN,
+  accessLogPlugin,
+  CLIENT_CLOSED_REQUEST,
+  logRequestCompleted,
+} from './access-log.plugin';
+export type { AccessLogOptions } from './access-log.plugin';
+export { scrubText } from './scrub';
+export type { ScrubOptions } from './scrub';
+export { PinoLogger } from 'nestjs-pino';

@@ -1,7 +1,5 @@
-import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
-import type { SpanContext } from '@opentelemetry/api';
-import { currentRequestContext } from '../context';
-import { DEFAULT_LOG_EVENT } from './log-events';
+import { DEFAULT_LOG_EVENT } from '../catalog';
+import { currentRequestContext, sampledSpanContext } from '../context';
 
 /**
  * pino's `mixin`: the correlation fields of every line, read at the moment of
@@ -18,6 +16,7 @@ export function logContextMixin(): Record<string, unknown> {
     if (ctx.tenantId !== undefined) fields.tenant_id = ctx.tenantId;
     if (ctx.userId !== undefined) fields.user_id = ctx.userId;
     if (ctx.agentId !== undefined) fields.agent_id = ctx.agentId;
+    if (ctx.agentType !== undefined) fields.agent_type = ctx.agentType;
   }
   const span = sampledSpanContext();
   if (span) {
@@ -25,17 +24,4 @@ export function logContextMixin(): Record<string, unknown> {
     fields.span_id = span.spanId;
   }
   return fields;
-}
-
-/** The active span's context when it is sampled: an unsampled span's ids lead nowhere, no backend has the trace. */
-export function sampledSpanContext(): SpanContext | undefined {
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  if (
-    spanContext &&
-    (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 &&
-    isSpanContextValid(spanContext)
-  ) {
-    return spanContext;
-  }
-  return undefined;
 }

@@ -1,4 +1,5 @@
 import { types } from 'node:util';
+import { scrubText } from './scrub';
 
 /** Bounds that keep one log call one reasonably sized line, whatever a user sent. */
 export const LOG_LIMITS = {
@@ -244,7 +245,7 @@ export function serializeError(
   }
   const out: Record<string, unknown> = {
     type: error.name || error.constructor.name,
-    message: truncate(error.message),
+    message: truncate(scrubText(error.message)),
   };
   let extra = 0;
   for (const key of Object.keys(error)) {
@@ -260,12 +261,15 @@ export function serializeError(
   return out;
 }
 
-/** The stack with its message line truncated first, so a huge message does not push out the frames. */
+/**
+ * The stack with its message line scrubbed and truncated first, so a huge
+ * message does not push out the frames and a secret in it is not logged twice.
+ */
 function boundStack(error: Error): string {
   const stack = error.stack ?? '';
   const header = `${error.name}: ${error.message}`;
   const bounded = stack.startsWith(header)
-    ? `${error.name}: ${truncate(error.message)}${stack.slice(header.length)}`
-    : stack;
+    ? `${error.name}: ${truncate(scrubText(error.message))}${stack.slice(header.length)}`
+    : scrubText(stack);
   return truncate(bounded, LOG_LIMITS.maxStackLength);
 }

@@ -1,8 +1,8 @@
 import pino, { DestinationStream, LogFn, Logger, LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import { prettyFactory } from 'pino-pretty';
 import type { AppConfig } from '../../config';
 import { logContextMixin } from './log-context.mixin';
-import { DEFAULT_LOG_EVENT } from './log-events';
+import { DEFAULT_LOG_EVENT } from '../catalog';
 import { createLogSanitizer, isError } from './log-sanitizer';
 import { LineBatchDestination } from './line-batch.destination';
 import { LOG_SERIALIZERS } from './log-serializers';
@@ -48,21 +48,28 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
 function defaultDestination(config: AppConfig): DestinationStream {
   if (config.log.level === 'silent') return { write: () => undefined };
   if (config.log.format === 'pretty') {
-    return pretty({
+    const prettify = prettyFactory({
       messageKey: 'message',
       timestampKey: 'timestamp',
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'event,context',
       messageFormat: prettyMessage,
     });
+    // Formatted here and written to the same batch as every other line, so nothing comes out of order.
+    const lines = stdoutLines();
+    return { write: (line: string) => lines.write(prettify(line)) };
   }
-  return stdoutDestination();
+  return stdoutLines();
 }
 
 let stdout: LineBatchDestination | undefined;
 
-/** One batch for stdout per process, however many loggers: two batches would reorder lines. */
-function stdoutDestination(): LineBatchDestination {
+/**
+ * The process's one writer to stdout: pino, the access line and the
+ * telemetry's own lines all go through it, so lines never come out of order
+ * (two batches, or a batch and a direct write, would reorder them).
+ */
+export function stdoutLines(): LineBatchDestination {
   if (!stdout) {
     const destination = new LineBatchDestination(1);
     // Batched lines would otherwise be lost at exit.

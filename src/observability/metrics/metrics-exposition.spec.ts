@@ -1,4 +1,4 @@
-import { Counter, Histogram, register } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { PROMETHEUS_SCRAPE_ACCEPT } from '../../../test/helpers/metrics';
 import {
   negotiateExpositionFormat,
@@ -27,8 +27,9 @@ describe(negotiateExpositionFormat.name, () => {
 });
 
 describe(scrapeMetricsRegistry.name, () => {
+  const register = new Registry();
   beforeAll(() => {
-    new Counter({ name: 'exposition_test_total', help: 'a counter' }).inc(3);
+    new Counter({ name: 'exposition_test_total', help: 'a counter', registers: [register] }).inc(3);
     const histogram = new Histogram({
       name: 'exposition_test_seconds',
       help: 'a histogram',
@@ -41,7 +42,7 @@ describe(scrapeMetricsRegistry.name, () => {
   });
 
   it('renders Prometheus text by default', async () => {
-    const scrape = await scrapeMetricsRegistry({}, undefined);
+    const scrape = await scrapeMetricsRegistry(register, {}, undefined);
     expect(scrape).toMatchObject({
       status: 200,
       contentType: expect.stringMatching(/^text\/plain; version=0.0.4/),
@@ -52,7 +53,11 @@ describe(scrapeMetricsRegistry.name, () => {
   });
 
   it('renders OpenMetrics with exemplars and # EOF when asked', async () => {
-    const scrape = await scrapeMetricsRegistry({ accept: PROMETHEUS_SCRAPE_ACCEPT }, undefined);
+    const scrape = await scrapeMetricsRegistry(
+      register,
+      { accept: PROMETHEUS_SCRAPE_ACCEPT },
+      undefined,
+    );
     if (scrape.status !== 200) throw new Error('expected 200');
     expect(scrape.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(scrape.body).toContain('# TYPE exposition_test counter\nexposition_test_total 3');
@@ -63,8 +68,8 @@ describe(scrapeMetricsRegistry.name, () => {
   });
 
   it('keeps counter names intact for Prometheus text after an OpenMetrics scrape', async () => {
-    await renderMetrics('openmetrics');
-    const text = await renderMetrics('prometheus');
+    await renderMetrics(register, 'openmetrics');
+    const text = await renderMetrics(register, 'prometheus');
     expect(text).toContain('# TYPE exposition_test_total counter\nexposition_test_total 3');
   });
 
@@ -78,7 +83,7 @@ describe(scrapeMetricsRegistry.name, () => {
       ['another scheme', `Basic ${token}`],
       ['a bare token', token],
     ])('refuses %s', async (_case, authorization) => {
-      await expect(scrapeMetricsRegistry({ authorization }, token)).resolves.toEqual({
+      await expect(scrapeMetricsRegistry(register, { authorization }, token)).resolves.toEqual({
         status: 401,
         message: expect.any(String),
       });
@@ -86,7 +91,7 @@ describe(scrapeMetricsRegistry.name, () => {
 
     it('accepts the bearer token, whatever the scheme case', async () => {
       await expect(
-        scrapeMetricsRegistry({ authorization: `bearer ${token}` }, token),
+        scrapeMetricsRegistry(register, { authorization: `bearer ${token}` }, token),
       ).resolves.toMatchObject({ status: 200 });
     });
   });

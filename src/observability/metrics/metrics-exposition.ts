@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Registry, register } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Metric, OpenMetricsContentType } from 'prom-client';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
@@ -16,12 +16,13 @@ export interface MetricsScrapeRequest {
 }
 
 /**
- * Answers one scrape of the global registry: checks the bearer token when
- * METRICS_TOKEN is set (constant time), then renders Prometheus text, or
+ * Answers one scrape of the application's registry: checks the bearer token
+ * when METRICS_TOKEN is set (constant time), then renders Prometheus text, or
  * OpenMetrics (with exemplars) when the Accept header prefers it. The
- * /metrics controller uses it, and so can a second listener (MANAGEMENT_PORT).
+ * /metrics controller uses it, and so does the management listener.
  */
 export async function scrapeMetricsRegistry(
+  registry: Registry,
   request: MetricsScrapeRequest,
   token: string | undefined,
 ): Promise<MetricsScrape> {
@@ -29,7 +30,7 @@ export async function scrapeMetricsRegistry(
     return { status: 401, message: 'Missing or invalid metrics token' };
   }
   const format = negotiateExpositionFormat(request.accept);
-  const body = await renderMetrics(format);
+  const body = await renderMetrics(registry, format);
   return { status: 200, contentType: contentTypeOf(format), body };
 }
 
@@ -39,9 +40,17 @@ export function contentTypeOf(format: ExpositionFormat): string {
     : Registry.PROMETHEUS_CONTENT_TYPE;
 }
 
-/** Renders the global registry in the given format. */
-export async function renderMetrics(format: ExpositionFormat): Promise<string> {
-  return format === 'openmetrics' ? openMetrics.metrics() : register.metrics();
+const openMetricsViews = new WeakMap<Registry, OpenMetricsView>();
+
+/** Renders the registry in the given format. */
+export async function renderMetrics(registry: Registry, format: ExpositionFormat): Promise<string> {
+  if (format === 'prometheus') return registry.metrics();
+  let view = openMetricsViews.get(registry);
+  if (!view) {
+    view = new OpenMetricsView(registry);
+    openMetricsViews.set(registry, view);
+  }
+  return view.metrics();
 }
 
 /**
@@ -93,8 +102,8 @@ function digest(value: string): Buffer {
 /**
  * prom-client renders OpenMetrics by switching a registry's content type and,
  * on the way, renames every counter in place (`x_total` → `x`), which breaks
- * later Prometheus-text scrapes of the same registry. This view renders the
- * global registry's metrics as OpenMetrics without touching them.
+ * later Prometheus-text scrapes of the same registry. This view renders a
+ * registry's metrics as OpenMetrics without touching them.
  */
 class OpenMetricsView extends Registry<OpenMetricsContentType> {
   constructor(private readonly source: Registry) {
@@ -130,5 +139,3 @@ function asOpenMetricsFamily(metric: object): unknown {
     },
   };
 }
-
-const openMetrics = new OpenMetricsView(register);

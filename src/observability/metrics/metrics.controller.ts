@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Req, Res, UnauthorizedException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
+import { METRICS_REGISTRY } from './metric-providers';
 import { scrapeMetricsRegistry } from './metrics-exposition';
 
 /**
@@ -11,7 +13,10 @@ import { scrapeMetricsRegistry } from './metrics-exposition';
  */
 @Controller()
 export class MetricsController {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(METRICS_REGISTRY) private readonly registry: Registry,
+  ) {}
 
   @Get()
   async index(
@@ -19,6 +24,7 @@ export class MetricsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
     const scrape = await scrapeMetricsRegistry(
+      this.registry,
       { authorization: request.headers.authorization, accept: request.headers.accept },
       this.config.metrics.token,
     );

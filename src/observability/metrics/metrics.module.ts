@@ -1,18 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import type { AppConfig } from '../../config';
-import { MetricsController } from './metrics.controller';
-import { ManagementMetricsMount } from './metrics-endpoint';
+import { HttpMetricsRecorder } from './http-metrics.plugin';
 import { LlmPriceTable } from './llm-price-table';
-import { MetricsService } from './metrics.service';
+import {
+  createMetricsRegistry,
+  METRICS_REGISTRY,
+  metricProviders,
+  ScrapeSources,
+} from './metric-providers';
+import { MetricsController } from './metrics.controller';
+import { LiveMetricsService, MetricsService, NoopMetricsService } from './metrics.service';
 
 /**
- * Metrics on prom-client's global registry. Exports MetricsService, the only
- * recording API; with METRICS_ENABLED=false there is no /metrics route and
- * the service records nothing; with MANAGEMENT_PORT, /metrics is served by
- * the management listener instead of the API port. The HTTP metrics are Fastify hooks registered
- * in bootstrap (registerHttpMetrics), before any route.
+ * Metrics on @willsoto/nestjs-prometheus providers, on a registry of the
+ * application's own. Exports MetricsService, the recording API. With
+ * METRICS_ENABLED=false there is no /metrics route, no registry, and the
+ * service records nothing; with MANAGEMENT_PORT, /metrics is served by the
+ * management listener instead of the API port. The HTTP metrics are a
+ * Fastify plugin (registerObservability).
  */
 @Module({})
 export class MetricsModule {
@@ -20,31 +26,44 @@ export class MetricsModule {
     // Read here, while the module tree is declared: a bad LLM_PRICES_FILE stops the start
     // before any connection opens.
     const prices = LlmPriceTable.load(config.llm.pricesFile);
-    const enabled = config.metrics.enabled;
-    // With a management port, /metrics lives only on that listener (not exposed by the Service).
-    const onManagementPort = enabled && config.managementPort !== undefined;
+    const pricesProvider = { provide: LlmPriceTable, useValue: prices };
+    if (!config.metrics.enabled) {
+      return {
+        module: MetricsModule,
+        global: true,
+        providers: [pricesProvider, { provide: MetricsService, useClass: NoopMetricsService }],
+        exports: [MetricsService, LlmPriceTable],
+      };
+    }
+    const registry = createMetricsRegistry();
     return {
       module: MetricsModule,
       global: true,
+      // With a management port, /metrics lives only on that listener (not exposed by the Service).
       imports:
-        enabled && !onManagementPort
+        config.managementPort === undefined
           ? [
               PrometheusModule.register({
                 controller: MetricsController,
                 path: '/metrics',
-                // MetricsService starts them once per process; prom-client throws on a second start.
+                // The registry collects them (createMetricsRegistry); the library would use the global one.
                 defaultMetrics: { enabled: false },
               }),
             ]
-          : onManagementPort
-            ? [DiscoveryModule]
-            : [],
+          : [],
       providers: [
-        { provide: LlmPriceTable, useValue: prices },
-        MetricsService,
-        ...(onManagementPort ? [ManagementMetricsMount] : []),
+        pricesProvider,
+        ...metricProviders(registry),
+        { provide: MetricsService, useClass: LiveMetricsService },
+        HttpMetricsRecorder,
       ],
-      exports: [MetricsService],
+      exports: [
+        MetricsService,
+        LlmPriceTable,
+        METRICS_REGISTRY,
+        ScrapeSources,
+        HttpMetricsRecorder,
+      ],
     };
   }
 }

@@ -1,25 +1,40 @@
-import { Logger } from '@nestjs/common';
-import { register } from 'prom-client';
-import { loadConfig } from '../../config';
+import { Test } from '@nestjs/testing';
 import type { Env } from '../../config';
+import { ConfigModule, loadConfig } from '../../config';
 import {
   startInMemoryTracing,
   type InMemoryTracing,
 } from '../../../test/helpers/in-memory-tracing';
 import { parseExposition, sampleValue, samplesOf } from '../../../test/helpers/metrics';
 import type { Sample } from '../../../test/helpers/metrics';
+import { startObservedModule } from '../../../test/helpers/observability';
+import type { ObservedModule } from '../../../test/helpers/observability';
+import { createRootLogger, LoggingModule } from '../logging';
 import { withSpan } from '../telemetry';
 import { MAX_MODEL_LABEL_VALUES, METRIC, OVERFLOW_LABEL } from './metric-names';
+import { METRICS_REGISTRY } from './metric-providers';
+import { MetricsModule } from './metrics.module';
 import { renderMetrics } from './metrics-exposition';
-import { BUDGET_SNAPSHOT_TIMEOUT_MS, MetricsService } from './metrics.service';
+import {
+  BUDGET_SNAPSHOT_TIMEOUT_MS,
+  LiveMetricsService,
+  MetricsService,
+  NoopMetricsService,
+} from './metrics.service';
 import type { TokenBudgetRecord } from './metrics.types';
 
-function service(env: Env = {}): MetricsService {
-  return new MetricsService(loadConfig({ NODE_ENV: 'test', ...env }));
+/** The metrics module of the test in progress: each test builds its own, as each app does. */
+let current: ObservedModule | undefined;
+
+async function service(env: Env = {}): Promise<LiveMetricsService> {
+  await current?.close();
+  current = await startObservedModule({ env });
+  return current.get(MetricsService) as LiveMetricsService;
 }
 
 async function scrape(format: 'prometheus' | 'openmetrics' = 'prometheus'): Promise<Sample[]> {
-  return parseExposition(await renderMetrics(format));
+  if (!current) throw new Error('no metrics module started');
+  return current.samples(format);
 }
 
 function budget(
@@ -32,12 +47,28 @@ function budget(
 }
 
 describe(MetricsService.name, () => {
-  beforeEach(() => register.resetMetrics());
+  afterAll(async () => {
+    await current?.close();
+    current = undefined;
+  });
 
   describe('with METRICS_ENABLED=false', () => {
     it('registers nothing and records nothing', async () => {
-      register.clear();
-      const metrics = service({ METRICS_ENABLED: 'false' });
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        METRICS_ENABLED: 'false',
+        LOG_LEVEL: 'silent',
+      });
+      const module = await Test.createTestingModule({
+        imports: [
+          ConfigModule.forRoot(config),
+          LoggingModule.forRoot(createRootLogger(config)),
+          MetricsModule.forRoot(config),
+        ],
+      }).compile();
+      const metrics = module.get(MetricsService);
+      expect(metrics).toBeInstanceOf(NoopMetricsService);
+      expect(() => module.get(METRICS_REGISTRY)).toThrow();
       metrics.recordAgentRun({ agentType: 'a', status: 'success', durationSeconds: 1, steps: 1 });
       metrics.recordLlmRequest({
         model: 'm',
@@ -53,12 +84,12 @@ describe(MetricsService.name, () => {
       metrics.startAgentRun()();
       metrics.setBudgetSnapshotProvider(() => Promise.resolve([]));
       await metrics.refreshBudgets();
-      expect(register.getMetricsAsArray()).toHaveLength(0);
+      await module.close();
     });
   });
 
   it('records an agent run with its steps and the active-run gauge', async () => {
-    const metrics = service();
+    const metrics = await service();
     const end = metrics.startAgentRun();
     expect(sampleValue(await scrape(), METRIC.activeAgentRuns)).toBe(1);
     metrics.recordAgentRun({
@@ -84,7 +115,7 @@ describe(MetricsService.name, () => {
   });
 
   it('records an LLM request: count, duration, tokens by type and cost from the price table', async () => {
-    const metrics = service();
+    const metrics = await service();
     metrics.recordLlmRequest({
       model: 'openai/gpt-4o-mini',
       status: 'success',
@@ -121,7 +152,7 @@ describe(MetricsService.name, () => {
   });
 
   it('counts an unknown model at zero cost', async () => {
-    service().recordLlmRequest({
+    (await service()).recordLlmRequest({
       model: 'house-llm',
       status: 'success',
       durationSeconds: 1,
@@ -132,7 +163,7 @@ describe(MetricsService.name, () => {
   });
 
   it('records tool calls by outcome', async () => {
-    const metrics = service();
+    const metrics = await service();
     metrics.recordToolCall({ toolName: 'calculator', success: true, durationSeconds: 0.002 });
     metrics.recordToolCall({ toolName: 'calculator', success: false, durationSeconds: 0.003 });
     const samples = await scrape();
@@ -148,7 +179,7 @@ describe(MetricsService.name, () => {
   });
 
   it('records budget refusals and health checks', async () => {
-    const metrics = service();
+    const metrics = await service();
     metrics.recordBudgetExceeded('monthly');
     metrics.recordHealthCheck('llm_proxy', false, 0.2);
     metrics.recordHealthCheck('database', true, 0.004);
@@ -162,7 +193,7 @@ describe(MetricsService.name, () => {
   });
 
   it('never throws on nonsense input and skips what it cannot observe', async () => {
-    const metrics = service();
+    const metrics = await service();
     expect(() => {
       metrics.recordLlmRequest({
         model: '',
@@ -202,7 +233,7 @@ describe(MetricsService.name, () => {
 
   describe('label caps', () => {
     it('keeps 500 distinct model names to the cap plus _other and counts the overflow', async () => {
-      const metrics = service();
+      const metrics = await service();
       for (let i = 0; i < 500; i++) {
         metrics.recordLlmRequest({
           model: `model-${i}`,
@@ -234,7 +265,7 @@ describe(MetricsService.name, () => {
     });
 
     it('keeps 5,000 distinct tenants to METRICS_MAX_TENANTS plus _other, summing the rest', async () => {
-      const metrics = service({ METRICS_MAX_TENANTS: '1000' });
+      const metrics = await service({ METRICS_MAX_TENANTS: '1000' });
       for (let i = 0; i < 5000; i++) {
         metrics.updateTokenBudget(budget(`tenant-${i}`, 'daily', 10));
         metrics.updateTokenBudget(budget(`tenant-${i}`, 'monthly', 20));
@@ -270,7 +301,7 @@ describe(MetricsService.name, () => {
     });
 
     it('replaces a folded tenant’s previous values in the _other sum', async () => {
-      const metrics = service({ METRICS_MAX_TENANTS: '1' });
+      const metrics = await service({ METRICS_MAX_TENANTS: '1' });
       metrics.updateTokenBudget(budget('a', 'daily', 1));
       metrics.updateTokenBudget(budget('b', 'daily', 5));
       metrics.updateTokenBudget(budget('c', 'daily', 7));
@@ -285,18 +316,11 @@ describe(MetricsService.name, () => {
   });
 
   describe('budget snapshot provider', () => {
-    let metrics: MetricsService;
-    let warn: jest.SpyInstance;
-    beforeEach(() => {
-      warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    });
-    afterEach(() => {
-      metrics.onApplicationShutdown();
-      warn.mockRestore();
-    });
+    let metrics: LiveMetricsService;
+    afterEach(() => metrics.onApplicationShutdown());
 
     it('rebuilds the budget gauges from the ledger snapshot on every scrape, once per scrape', async () => {
-      metrics = service();
+      metrics = await service();
       let snapshot = [
         budget('t1', 'daily', 100),
         budget('t1', 'monthly', 300, 5000),
@@ -333,22 +357,28 @@ describe(MetricsService.name, () => {
     });
 
     it('keeps the last values when the snapshot fails', async () => {
-      metrics = service();
+      metrics = await service();
       metrics.updateTokenBudget(budget('t1', 'daily', 42));
       metrics.setBudgetSnapshotProvider(() => Promise.reject(new Error('redis down')));
       const samples = await scrape();
       expect(
         sampleValue(samples, METRIC.tokenBudgetUsed, { tenant_id: 't1', period: 'daily' }),
       ).toBe(42);
+      expect(current?.logs.events('metrics.budget_snapshot.failed')).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          err: expect.objectContaining({ message: 'redis down' }),
+        }),
+      ]);
     });
 
     it('answers the scrape within the bound when the snapshot hangs', async () => {
       jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
       try {
-        metrics = service();
+        metrics = await service();
         metrics.updateTokenBudget(budget('t1', 'daily', 7));
         metrics.setBudgetSnapshotProvider(() => new Promise(() => undefined));
-        const rendering = renderMetrics('prometheus');
+        const rendering = renderMetrics(current!.registry, 'prometheus');
         await jest.advanceTimersByTimeAsync(BUDGET_SNAPSHOT_TIMEOUT_MS);
         const samples = parseExposition(await rendering);
         expect(
@@ -360,7 +390,7 @@ describe(MetricsService.name, () => {
     });
 
     it('folds snapshot tenants past the cap into _other without counting them again', async () => {
-      metrics = service({ METRICS_MAX_TENANTS: '2' });
+      metrics = await service({ METRICS_MAX_TENANTS: '2' });
       metrics.setBudgetSnapshotProvider(() =>
         Promise.resolve(['a', 'b', 'c', 'd'].map((tenant) => budget(tenant, 'daily', 10))),
       );
@@ -378,7 +408,7 @@ describe(MetricsService.name, () => {
     });
 
     it('stops collecting after shutdown', async () => {
-      metrics = service();
+      metrics = await service();
       const provider = jest.fn(() => Promise.resolve([budget('t1', 'daily', 1)]));
       metrics.setBudgetSnapshotProvider(provider);
       metrics.onApplicationShutdown();
@@ -395,7 +425,7 @@ describe(MetricsService.name, () => {
     afterAll(() => tracing.stop());
 
     it('attaches the current sampled trace id to duration observations in OpenMetrics', async () => {
-      const metrics = service({ ENABLE_TELEMETRY: 'true' });
+      const metrics = await service({ ENABLE_TELEMETRY: 'true' });
       const traceId = await withSpan('run', {}, (span) => {
         metrics.recordLlmRequest({
           model: 'sim-small',
@@ -427,7 +457,11 @@ describe(MetricsService.name, () => {
     });
 
     it('attaches no exemplar outside a span', async () => {
-      service().recordToolCall({ toolName: 'calculator', success: true, durationSeconds: 0.002 });
+      (await service()).recordToolCall({
+        toolName: 'calculator',
+        success: true,
+        durationSeconds: 0.002,
+      });
       const samples = await scrape('openmetrics');
       expect(
         samplesOf(samples, `${METRIC.toolDuration}_bucket`).filter((s) => s.exemplar),

@@ -1,13 +1,16 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
-import type { Histogram, LabelValues } from 'prom-client';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram, LabelValues } from 'prom-client';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
-import { currentTraceId } from '../telemetry';
+import { BUDGET_PERIODS, LOG_EVENTS, RUN_STATUSES } from '../catalog';
+import type { BudgetPeriod, RunStatus } from '../catalog';
+import { sampledTraceId } from '../context';
+import { PinoLogger } from '../logging';
 import { LabelCap, normaliseLabelValue } from './label-cap';
 import { LlmPriceTable } from './llm-price-table';
-import { metricFamilies, observeDuration, setBudgetCollector } from './metric-families';
-import type { MetricFamilies } from './metric-families';
 import {
+  EXEMPLAR_TRACE_ID,
   MAX_AGENT_TYPE_LABEL_VALUES,
   MAX_HEALTH_COMPONENT_LABEL_VALUES,
   MAX_MODEL_LABEL_VALUES,
@@ -15,29 +18,66 @@ import {
   METRIC,
   OVERFLOW_LABEL,
 } from './metric-names';
+import { ScrapeSources } from './metric-providers';
 import type {
   AgentRunRecord,
-  BudgetPeriod,
+  BudgetSnapshotProvider,
   LlmRequestRecord,
   TokenBudgetRecord,
   ToolCallRecord,
 } from './metrics.types';
 
-/** Reads the shared ledger for the budget gauges; see MetricsService.setBudgetSnapshotProvider. */
-export type BudgetSnapshotProvider = () => Promise<readonly TokenBudgetRecord[]>;
-
 /** How long a scrape waits for the budget snapshot before keeping the last values. */
 export const BUDGET_SNAPSHOT_TIMEOUT_MS = 1000;
 
-const RUN_STATUSES = new Set(['success', 'error', 'max_steps', 'budget_exceeded']);
-const PERIODS: readonly BudgetPeriod[] = ['daily', 'monthly'];
+const RUN_STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
 
-interface LabelCaps {
-  readonly tenant: LabelCap;
-  readonly model: LabelCap;
-  readonly agentType: LabelCap;
-  readonly toolName: LabelCap;
-  readonly component: LabelCap;
+/**
+ * The one API through which code records metrics (the original's
+ * record_agent_run, record_llm_request, record_tool_call, update_token_budget).
+ * The observers call it; custom code may too. Recording never throws into the
+ * caller. With METRICS_ENABLED=false the no-op implementation is provided.
+ */
+export abstract class MetricsService {
+  /** agent_run_duration_seconds{agent_type,status} and agent_steps_total{agent_type}. */
+  abstract recordAgentRun(record: AgentRunRecord): void;
+  /** llm_requests_total, llm_request_duration_seconds, llm_tokens_total and llm_cost_usd_total. */
+  abstract recordLlmRequest(record: LlmRequestRecord): void;
+  /** tool_calls_total{tool_name,success} and tool_duration_seconds{tool_name}. */
+  abstract recordToolCall(record: ToolCallRecord): void;
+  /** The budget gauges of one tenant and period. */
+  abstract updateTokenBudget(record: TokenBudgetRecord): void;
+  /** token_budget_exceeded_total{period}: a model call refused by the budget. */
+  abstract recordBudgetExceeded(period: BudgetPeriod): void;
+  /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
+  abstract startAgentRun(): () => void;
+  /** health_component_up{component} (1/0) and health_check_duration_seconds{component}. */
+  abstract recordHealthCheck(component: string, up: boolean, durationSeconds: number): void;
+  /**
+   * Makes the budget gauges true on every scrape: `provider` reads the shared
+   * ledger (Redis or the in-process store) for the current windows of every
+   * recently seen tenant. Undefined removes it.
+   */
+  abstract setBudgetSnapshotProvider(provider: BudgetSnapshotProvider | undefined): void;
+  /** Rebuilds the budget gauges from the snapshot provider now (what a scrape does). */
+  abstract refreshBudgets(): Promise<void>;
+}
+
+/** METRICS_ENABLED=false: every method returns at once. */
+export class NoopMetricsService extends MetricsService {
+  recordAgentRun(): void {}
+  recordLlmRequest(): void {}
+  recordToolCall(): void {}
+  updateTokenBudget(): void {}
+  recordBudgetExceeded(): void {}
+  startAgentRun(): () => void {
+    return noop;
+  }
+  recordHealthCheck(): void {}
+  setBudgetSnapshotProvider(): void {}
+  refreshBudgets(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 interface BudgetTotals {
@@ -47,96 +87,106 @@ interface BudgetTotals {
 }
 
 /**
- * The one API through which domain code records metrics (the original's
- * record_agent_run, record_llm_request, record_tool_call, update_token_budget).
- * Recording never throws into the caller; with METRICS_ENABLED=false every
- * method is a no-op. Duration histograms carry the current sampled trace id
- * as an OpenMetrics exemplar.
+ * The metrics of one application, on its own registry (see metric-providers.ts).
+ * Label values that come from users or models are capped; duration histograms
+ * carry the current sampled trace id as an OpenMetrics exemplar.
  */
 @Injectable()
-export class MetricsService implements OnApplicationShutdown {
-  private readonly logger = new Logger(MetricsService.name);
-  private readonly prices: LlmPriceTable;
-  /** Undefined with METRICS_ENABLED=false: every method returns at once. */
-  private readonly live:
-    { readonly families: MetricFamilies; readonly caps: LabelCaps } | undefined;
+export class LiveMetricsService extends MetricsService implements OnApplicationShutdown {
+  private readonly caps: {
+    readonly tenant: LabelCap;
+    readonly model: LabelCap;
+    readonly agentType: LabelCap;
+    readonly toolName: LabelCap;
+    readonly component: LabelCap;
+  };
   /** Tenants past the cap, summed into tenant_id="_other" (bounded like the cap). */
   private readonly foldedBudgets = new Map<string, TokenBudgetRecord>();
   private readonly otherTotals = new Map<BudgetPeriod, BudgetTotals>();
   private budgetProvider: BudgetSnapshotProvider | undefined;
   private budgetRefresh: Promise<void> | undefined;
-  private releaseBudgetCollector: (() => void) | undefined;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, @Optional() prices?: LlmPriceTable) {
-    this.prices = prices ?? LlmPriceTable.load(config.llm.pricesFile);
-    if (!config.metrics.enabled) return;
-    const families = metricFamilies();
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly prices: LlmPriceTable,
+    private readonly sources: ScrapeSources,
+    private readonly logger: PinoLogger,
+    @InjectMetric(METRIC.llmRequests) private readonly llmRequests: Counter<'model' | 'status'>,
+    @InjectMetric(METRIC.llmRequestDuration) private readonly llmDuration: Histogram<'model'>,
+    @InjectMetric(METRIC.llmTokens) private readonly llmTokens: Counter<'model' | 'token_type'>,
+    @InjectMetric(METRIC.llmCost) private readonly llmCost: Counter<'model'>,
+    @InjectMetric(METRIC.activeAgentRuns) private readonly activeAgentRuns: Gauge,
+    @InjectMetric(METRIC.agentRunDuration)
+    private readonly agentRunDuration: Histogram<'agent_type' | 'status'>,
+    @InjectMetric(METRIC.agentSteps) private readonly agentSteps: Counter<'agent_type'>,
+    @InjectMetric(METRIC.tokenBudgetRemaining)
+    private readonly budgetRemaining: Gauge<'tenant_id' | 'period'>,
+    @InjectMetric(METRIC.tokenBudgetUsed)
+    private readonly budgetUsed: Gauge<'tenant_id' | 'period'>,
+    @InjectMetric(METRIC.tokenBudgetLimit)
+    private readonly budgetLimit: Gauge<'tenant_id' | 'period'>,
+    @InjectMetric(METRIC.tokenBudgetExceeded) private readonly budgetExceeded: Counter<'period'>,
+    @InjectMetric(METRIC.toolCalls) private readonly toolCalls: Counter<'tool_name' | 'success'>,
+    @InjectMetric(METRIC.toolDuration) private readonly toolDuration: Histogram<'tool_name'>,
+    @InjectMetric(METRIC.healthComponentUp) private readonly componentUp: Gauge<'component'>,
+    @InjectMetric(METRIC.healthCheckDuration)
+    private readonly healthDuration: Histogram<'component'>,
+    @InjectMetric(METRIC.labelOverflow) labelOverflow: Counter<'metric'>,
+  ) {
+    super();
+    this.logger.setContext(MetricsService.name);
     const cap = (max: number, metrics: string[]): LabelCap =>
-      new LabelCap(max, families.labelOverflow, metrics);
-    this.live = {
-      families,
-      caps: {
-        tenant: cap(config.metrics.maxTenants, [
-          METRIC.tokenBudgetRemaining,
-          METRIC.tokenBudgetUsed,
-          METRIC.tokenBudgetLimit,
-        ]),
-        model: cap(MAX_MODEL_LABEL_VALUES, [
-          METRIC.llmRequests,
-          METRIC.llmRequestDuration,
-          METRIC.llmTokens,
-          METRIC.llmCost,
-        ]),
-        agentType: cap(MAX_AGENT_TYPE_LABEL_VALUES, [METRIC.agentRunDuration, METRIC.agentSteps]),
-        toolName: cap(MAX_TOOL_NAME_LABEL_VALUES, [METRIC.toolCalls, METRIC.toolDuration]),
-        component: cap(MAX_HEALTH_COMPONENT_LABEL_VALUES, [
-          METRIC.healthComponentUp,
-          METRIC.healthCheckDuration,
-        ]),
-      },
+      new LabelCap(max, labelOverflow, metrics);
+    this.caps = {
+      tenant: cap(config.metrics.maxTenants, [
+        METRIC.tokenBudgetRemaining,
+        METRIC.tokenBudgetUsed,
+        METRIC.tokenBudgetLimit,
+      ]),
+      model: cap(MAX_MODEL_LABEL_VALUES, [
+        METRIC.llmRequests,
+        METRIC.llmRequestDuration,
+        METRIC.llmTokens,
+        METRIC.llmCost,
+      ]),
+      agentType: cap(MAX_AGENT_TYPE_LABEL_VALUES, [METRIC.agentRunDuration, METRIC.agentSteps]),
+      toolName: cap(MAX_TOOL_NAME_LABEL_VALUES, [METRIC.toolCalls, METRIC.toolDuration]),
+      component: cap(MAX_HEALTH_COMPONENT_LABEL_VALUES, [
+        METRIC.healthComponentUp,
+        METRIC.healthCheckDuration,
+      ]),
     };
+    // Series that alerts and rate() need before the first event.
+    for (const period of BUDGET_PERIODS) this.budgetExceeded.labels(period).inc(0);
   }
 
-  /** The price table behind llm_cost_usd_total. */
-  get priceTable(): LlmPriceTable {
-    return this.prices;
-  }
-
-  /** agent_run_duration_seconds{agent_type,status} and agent_steps_total{agent_type}. */
   recordAgentRun(record: AgentRunRecord): void {
-    if (!this.live) return;
-    const { families, caps } = this.live;
     try {
-      const agentType = caps.agentType.fold(record.agentType);
-      const status = RUN_STATUSES.has(record.status) ? record.status : 'error';
+      const agentType = this.caps.agentType.fold(record.agentType);
+      const status = RUN_STATUS_SET.has(record.status) ? record.status : ('error' as RunStatus);
       observeSeconds(
-        families.agentRunDuration,
+        this.agentRunDuration,
         { agent_type: agentType, status },
         record.durationSeconds,
       );
-      families.agentSteps.labels(agentType).inc(nonNegative(record.steps));
+      this.agentSteps.labels(agentType).inc(nonNegative(record.steps));
     } catch (error) {
       this.swallow('recordAgentRun', error);
     }
   }
 
-  /**
-   * llm_requests_total, llm_request_duration_seconds, llm_tokens_total and
-   * llm_cost_usd_total (priced by the table; a model it does not know costs 0).
-   */
+  /** Priced by the table; a model it does not know costs 0. */
   recordLlmRequest(record: LlmRequestRecord): void {
-    if (!this.live) return;
-    const { families, caps } = this.live;
     try {
-      const model = caps.model.fold(record.model);
+      const model = this.caps.model.fold(record.model);
       const status = record.status === 'success' ? 'success' : 'error';
-      families.llmRequests.labels(model, status).inc();
-      observeSeconds(families.llmRequestDuration, { model }, record.durationSeconds);
+      this.llmRequests.labels(model, status).inc();
+      observeSeconds(this.llmDuration, { model }, record.durationSeconds);
       const prompt = nonNegative(record.promptTokens);
       const completion = nonNegative(record.completionTokens);
-      families.llmTokens.labels(model, 'prompt').inc(prompt);
-      families.llmTokens.labels(model, 'completion').inc(completion);
-      families.llmCost
+      this.llmTokens.labels(model, 'prompt').inc(prompt);
+      this.llmTokens.labels(model, 'completion').inc(completion);
+      this.llmCost
         .labels(model)
         .inc(this.prices.costUsd(normaliseLabelValue(record.model), prompt, completion));
     } catch (error) {
@@ -144,57 +194,44 @@ export class MetricsService implements OnApplicationShutdown {
     }
   }
 
-  /** tool_calls_total{tool_name,success} and tool_duration_seconds{tool_name}. */
   recordToolCall(record: ToolCallRecord): void {
-    if (!this.live) return;
-    const { families, caps } = this.live;
     try {
-      const toolName = caps.toolName.fold(record.toolName);
-      families.toolCalls.labels(toolName, record.success ? 'true' : 'false').inc();
-      observeSeconds(families.toolDuration, { tool_name: toolName }, record.durationSeconds);
+      const toolName = this.caps.toolName.fold(record.toolName);
+      this.toolCalls.labels(toolName, record.success ? 'true' : 'false').inc();
+      observeSeconds(this.toolDuration, { tool_name: toolName }, record.durationSeconds);
     } catch (error) {
       this.swallow('recordToolCall', error);
     }
   }
 
   /**
-   * token_budget_remaining, token_budget_used_total and token_budget_limit
-   * for one tenant and period, called after every settle. Past
-   * METRICS_MAX_TENANTS tenants, values are summed into tenant_id="_other"
+   * Past METRICS_MAX_TENANTS tenants, values are summed into tenant_id="_other"
    * and each such update counts in metrics_label_overflow_total.
    */
   updateTokenBudget(record: TokenBudgetRecord): void {
-    if (!this.live) return;
-    const { families, caps } = this.live;
     try {
       const tenantId = normaliseLabelValue(record.tenantId);
-      if (caps.tenant.tryAdmit(tenantId)) {
-        setBudget(families, tenantId, record.period, record);
+      if (this.caps.tenant.tryAdmit(tenantId)) {
+        this.setBudget(tenantId, record.period, record);
       } else {
-        caps.tenant.countOverflow();
-        this.foldBudget(families, caps.tenant, tenantId, record);
+        this.caps.tenant.countOverflow();
+        this.foldBudget(tenantId, record);
       }
     } catch (error) {
       this.swallow('updateTokenBudget', error);
     }
   }
 
-  /** token_budget_exceeded_total{period}: a model call refused by the budget. */
   recordBudgetExceeded(period: BudgetPeriod): void {
-    if (!this.live) return;
     try {
-      this.live.families.tokenBudgetExceeded
-        .labels(period === 'monthly' ? 'monthly' : 'daily')
-        .inc();
+      this.budgetExceeded.labels(period === 'monthly' ? 'monthly' : 'daily').inc();
     } catch (error) {
       this.swallow('recordBudgetExceeded', error);
     }
   }
 
-  /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
   startAgentRun(): () => void {
-    const gauge = this.live?.families.activeAgentRuns;
-    if (!gauge) return noop;
+    const gauge = this.activeAgentRuns;
     gauge.inc();
     let ended = false;
     return () => {
@@ -204,47 +241,31 @@ export class MetricsService implements OnApplicationShutdown {
     };
   }
 
-  /** health_component_up{component} (1/0) and health_check_duration_seconds{component}. */
   recordHealthCheck(component: string, up: boolean, durationSeconds: number): void {
-    if (!this.live) return;
-    const { families, caps } = this.live;
     try {
-      const label = caps.component.fold(component);
-      families.healthComponentUp.labels(label).set(up ? 1 : 0);
-      observeSeconds(families.healthCheckDuration, { component: label }, durationSeconds);
+      const label = this.caps.component.fold(component);
+      this.componentUp.labels(label).set(up ? 1 : 0);
+      observeSeconds(this.healthDuration, { component: label }, durationSeconds);
     } catch (error) {
       this.swallow('recordHealthCheck', error);
     }
   }
 
   /**
-   * Makes the budget gauges true on every scrape. The budget service calls
-   * this once at start with a function that reads the shared ledger (Redis
-   * or the in-process store) for the current daily and monthly windows of
-   * every recently seen tenant, one record per tenant and period.
-   *
-   * On each scrape of /metrics the three budget gauges are rebuilt from that
-   * snapshot alone: tenants it no longer returns disappear, a period that
-   * just rolled over reads used 0 without waiting for traffic, and every
-   * replica reports the same numbers. The provider is called once per scrape
-   * (shared by the three gauges) and bounded by BUDGET_SNAPSHOT_TIMEOUT_MS:
-   * when it fails or is late, the gauges keep their last values (from the
-   * previous scrape and from updateTokenBudget) and a warning is logged.
-   * Tenants past METRICS_MAX_TENANTS are summed into tenant_id="_other".
-   * Passing undefined removes the provider. A no-op with metrics disabled.
+   * On each scrape of /metrics the three budget gauges are rebuilt from the
+   * provider's snapshot alone: tenants it no longer returns disappear, a
+   * period that just rolled over reads used 0 without waiting for traffic,
+   * and every replica reports the same numbers. The provider is called once
+   * per scrape (shared by the three gauges) and bounded by
+   * BUDGET_SNAPSHOT_TIMEOUT_MS: when it fails or is late, the gauges keep
+   * their last values and a warning is logged. Tenants past
+   * METRICS_MAX_TENANTS are summed into tenant_id="_other".
    */
   setBudgetSnapshotProvider(provider: BudgetSnapshotProvider | undefined): void {
-    if (!this.live) return;
-    this.releaseBudgetCollector?.();
-    this.releaseBudgetCollector = undefined;
     this.budgetProvider = provider;
-    if (provider) this.releaseBudgetCollector = setBudgetCollector(() => this.refreshBudgets());
+    this.sources.refreshBudgets = provider ? () => this.refreshBudgets() : undefined;
   }
 
-  /**
-   * Rebuilds the budget gauges from the snapshot provider now (what a scrape
-   * does). Resolves without throwing when there is no provider or it fails.
-   */
   refreshBudgets(): Promise<void> {
     this.budgetRefresh ??= this.loadBudgets().finally(() => {
       this.budgetRefresh = undefined;
@@ -253,14 +274,12 @@ export class MetricsService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.releaseBudgetCollector?.();
-    this.releaseBudgetCollector = undefined;
+    this.setBudgetSnapshotProvider(undefined);
   }
 
   private async loadBudgets(): Promise<void> {
     const provider = this.budgetProvider;
-    if (!provider || !this.live) return;
-    const { families, caps } = this.live;
+    if (!provider) return;
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_resolve, reject) => {
@@ -271,10 +290,10 @@ export class MetricsService implements OnApplicationShutdown {
         timer.unref();
       });
       const records = await Promise.race([provider(), timeout]);
-      this.applyBudgetSnapshot(families, caps.tenant, records);
+      this.applyBudgetSnapshot(records);
     } catch (error) {
       this.logger.warn(
-        { event: 'metrics.budget_snapshot.failed', err: error },
+        { event: LOG_EVENTS.metricsBudgetSnapshotFailed, err: error },
         'Budget gauges keep their last values: the ledger snapshot failed',
       );
     } finally {
@@ -282,32 +301,23 @@ export class MetricsService implements OnApplicationShutdown {
     }
   }
 
-  private applyBudgetSnapshot(
-    families: MetricFamilies,
-    tenantCap: LabelCap,
-    records: readonly TokenBudgetRecord[],
-  ): void {
-    families.tokenBudgetRemaining.reset();
-    families.tokenBudgetUsed.reset();
-    families.tokenBudgetLimit.reset();
-    tenantCap.clear();
+  private applyBudgetSnapshot(records: readonly TokenBudgetRecord[]): void {
+    this.budgetRemaining.reset();
+    this.budgetUsed.reset();
+    this.budgetLimit.reset();
+    this.caps.tenant.clear();
     this.foldedBudgets.clear();
     this.otherTotals.clear();
     for (const record of records) {
       const tenantId = normaliseLabelValue(record.tenantId);
       // Overflow is counted where tenants arrive (updateTokenBudget), not again on every scrape.
-      if (tenantCap.tryAdmit(tenantId)) setBudget(families, tenantId, record.period, record);
-      else this.foldBudget(families, tenantCap, tenantId, record);
+      if (this.caps.tenant.tryAdmit(tenantId)) this.setBudget(tenantId, record.period, record);
+      else this.foldBudget(tenantId, record);
     }
   }
 
   /** Adds a folded tenant's latest values to the `_other` sums, replacing its previous ones. */
-  private foldBudget(
-    families: MetricFamilies,
-    tenantCap: LabelCap,
-    tenantId: string,
-    record: TokenBudgetRecord,
-  ): void {
+  private foldBudget(tenantId: string, record: TokenBudgetRecord): void {
     const period = record.period;
     const key = `${period}\u0000${tenantId}`;
     const totals = this.otherTotals.get(period) ?? { remaining: 0, used: 0, limit: 0 };
@@ -317,7 +327,7 @@ export class MetricsService implements OnApplicationShutdown {
     this.foldedBudgets.set(key, record);
     add(totals, record);
     // Bounded like the cap: the least recently updated folded tenant leaves the sum.
-    if (this.foldedBudgets.size > tenantCap.max * PERIODS.length) {
+    if (this.foldedBudgets.size > this.caps.tenant.max * BUDGET_PERIODS.length) {
       const [oldestKey, oldest] = this.foldedBudgets.entries().next().value as [
         string,
         TokenBudgetRecord,
@@ -326,28 +336,61 @@ export class MetricsService implements OnApplicationShutdown {
       const oldestTotals = this.otherTotals.get(oldest.period);
       if (oldestTotals) {
         subtract(oldestTotals, oldest);
-        setBudget(families, OVERFLOW_LABEL, oldest.period, oldestTotals);
+        this.setBudget(OVERFLOW_LABEL, oldest.period, oldestTotals);
       }
     }
     this.otherTotals.set(period, totals);
-    setBudget(families, OVERFLOW_LABEL, period, totals);
+    this.setBudget(OVERFLOW_LABEL, period, totals);
+  }
+
+  private setBudget(
+    tenantId: string,
+    period: BudgetPeriod,
+    values: { remaining: number; used: number; limit?: number },
+  ): void {
+    const labels = { tenant_id: tenantId, period };
+    this.budgetRemaining.set(labels, finiteOr0(values.remaining));
+    this.budgetUsed.set(labels, finiteOr0(values.used));
+    if (values.limit !== undefined) this.budgetLimit.set(labels, finiteOr0(values.limit));
   }
 
   private swallow(method: string, error: unknown): void {
-    this.logger.warn({ event: 'metrics.record.failed', method, err: error }, 'Metric not recorded');
+    this.logger.warn(
+      { event: LOG_EVENTS.metricsRecordFailed, method, err: error },
+      'Metric not recorded',
+    );
   }
 }
 
-function setBudget(
-  families: MetricFamilies,
-  tenantId: string,
-  period: BudgetPeriod,
-  values: { remaining: number; used: number; limit?: number },
+/**
+ * Observes a duration, with `trace_id` as the bucket's exemplar when a
+ * sampled trace is current. Without one it takes prom-client's cheaper
+ * labelled-child path.
+ */
+export function observeDuration<T extends string>(
+  histogram: Histogram<T>,
+  labels: LabelValues<T>,
+  seconds: number,
+  traceId: string | undefined,
 ): void {
-  const labels = { tenant_id: tenantId, period };
-  families.tokenBudgetRemaining.set(labels, finiteOr0(values.remaining));
-  families.tokenBudgetUsed.set(labels, finiteOr0(values.used));
-  if (values.limit !== undefined) families.tokenBudgetLimit.set(labels, finiteOr0(values.limit));
+  if (traceId === undefined) {
+    histogram.labels(labels).observe(seconds);
+  } else {
+    histogram.observe({
+      labels,
+      value: seconds,
+      exemplarLabels: { [EXEMPLAR_TRACE_ID]: traceId } as LabelValues<T>,
+    });
+  }
+}
+
+function observeSeconds<T extends string>(
+  histogram: Histogram<T>,
+  labels: LabelValues<T>,
+  seconds: number,
+): void {
+  if (!(seconds >= 0 && Number.isFinite(seconds))) return;
+  observeDuration(histogram, labels, seconds, sampledTraceId());
 }
 
 function add(totals: BudgetTotals, record: TokenBudgetRecord): void {
@@ -360,15 +403,6 @@ function subtract(totals: BudgetTotals, record: TokenBudgetRecord): void {
   totals.remaining -= finiteOr0(record.remaining);
   totals.used -= finiteOr0(record.used);
   totals.limit -= finiteOr0(record.limit ?? 0);
-}
-
-function observeSeconds<T extends string>(
-  histogram: Histogram<T>,
-  labels: LabelValues<T>,
-  seconds: number,
-): void {
-  if (!(seconds >= 0 && Number.isFinite(seconds))) return;
-  observeDuration(histogram, labels, seconds, currentTraceId());
 }
 
 function nonNegative(value: number): number {

@@ -1,7 +1,6 @@
-/** The arguments of the original's recording API (seed "Recording Custom Metrics"), camel-cased. */
-export type RunStatus = 'success' | 'error' | 'max_steps' | 'budget_exceeded';
-export type BudgetPeriod = 'daily' | 'monthly';
+import type { BudgetPeriod, RunStatus } from '../catalog';
 
+/** The arguments of the original's recording API (record_agent_run, record_llm_request, ...), camel-cased. */
 export interface AgentRunRecord {
   agentType: string;
   status: RunStatus;
@@ -31,3 +30,6 @@ export interface TokenBudgetRecord {
   used: number;
   limit?: number;
 }
+
+/** Reads the shared ledger for the budget gauges; see MetricsService.setBudgetSnapshotProvider. */
+export type BudgetSnapshotProvider = () => Promise<readonly TokenBudgetRecord[]>;

@@ -1,8 +1,8 @@
 /**
- * Span names, attribute names and fixed values of SPEC section 6: the
- * OpenTelemetry GenAI semantic conventions, the HTTP conventions our own
- * server span uses, and the original's request attributes. Spelled here
- * once; import them, never repeat the strings.
+ * Attribute names and fixed values: the OpenTelemetry GenAI semantic
+ * conventions, the HTTP conventions our own server span uses, and the
+ * original's request attributes. Spelled here once; import them, never
+ * repeat the strings (span names are in the observability catalog).
  */
 
 /** Instrumentation scope of every span this application creates by hand. */
@@ -49,12 +49,6 @@ export const ATTR = {
   agentId: 'agent_id',
 } as const;
 
-export const GEN_AI_OPERATION = {
-  invokeAgent: 'invoke_agent',
-  chat: 'chat',
-  executeTool: 'execute_tool',
-} as const;
-
 /**
  * The agent loop speaks the OpenAI chat-completions API (to LiteLLM or any
  * compatible proxy), so `openai` is the provider the conventions ask for.
@@ -65,12 +59,3 @@ export const GEN_AI_TOOL_TYPE_FUNCTION = 'function';
 
 /** W3C Trace Context Level 2 response header. */
 export const TRACE_RESPONSE_HEADER = 'traceresponse';
-
-export const SPAN_NAME = {
-  invokeAgent: (agentName: string): string => `${GEN_AI_OPERATION.invokeAgent} ${agentName}`,
-  chat: (model: string): string => `${GEN_AI_OPERATION.chat} ${model}`,
-  executeTool: (toolName: string): string => `${GEN_AI_OPERATION.executeTool} ${toolName}`,
-  /** `{method} {route}`, or the method alone when no route matched (HTTP conventions). */
-  httpServer: (method: string, route: string | undefined): string =>
-    route ? `${method} ${route}` : method,
-} as const;

@@ -1,15 +1,13 @@
 export { TelemetryModule } from './telemetry.module';
-export { TraceAgent, TraceLlmCall, TraceTool } from './trace.decorators';
-export { currentTraceContext, currentTraceId, withSpan } from './with-span';
-export {
-  registerHttpServerTracing,
-  sampledServerSpanContext,
-  sampledTraceIdOf,
-} from './http-server-tracing.hooks';
+export { errorTypeOf, observedSpan, recordSpanError, withSpan } from './with-span';
+export type { SpanPlan } from './with-span';
+export { HTTP_SERVER_TRACING_PLUGIN, httpServerTracingPlugin } from './http-server-tracing.plugin';
 export {
   droppedSpanCount,
   shutdownTelemetry,
   startTelemetry,
   TELEMETRY_SHUTDOWN_TIMEOUT_MS,
 } from './telemetry.sdk';
+export { captureMessageContent, isTracingActive } from './telemetry.state';
+export { toInputMessages, toOutputMessages } from './gen-ai.messages';
 export * from './gen-ai.attributes';

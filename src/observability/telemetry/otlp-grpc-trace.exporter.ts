@@ -15,7 +15,7 @@ import {
   TraceExporterMetricsHelper,
 } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { APP_VERSION } from '../../info/app-info';
+import { APP_VERSION } from '../../common';
 
 const USER_AGENT = `enterprise-agent-platform/${APP_VERSION}`;
 

@@ -1,6 +1,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { LOG_EVENTS } from '../catalog';
 import type { TelemetryLog } from './telemetry.log';
 
 export const EXPORT_WARNING_INTERVAL_MS = 60_000;
@@ -49,7 +50,7 @@ export class RateLimitedWarningExporter implements SpanExporter {
     if (now - this.lastWarningAt < this.intervalMs) return;
     this.lastWarningAt = now;
     this.log.warn(
-      'telemetry.export.failed',
+      LOG_EVENTS.telemetryExportFailed,
       'Span export to the OTLP endpoint failed; spans are being dropped until it recovers',
       {
         endpoint: this.endpoint,

@@ -1,8 +1,8 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { currentRequestContext } from '../context/request-context';
-import type { RequestContext } from '../context/request-context';
+import { currentRequestContext } from '../context';
+import type { RequestContext } from '../context';
 import { ATTR } from './gen-ai.attributes';
 
 /**

@@ -1,4 +1,6 @@
-import type { LogLevel } from '../../config/app-config';
+import type { LogLevel } from '../../config';
+import type { LogEvent } from '../catalog';
+import { stdoutLines } from '../logging';
 
 type TelemetryLogLevel = 'info' | 'warn';
 
@@ -14,27 +16,28 @@ const SEVERITY: Record<LogLevel, number> = {
 
 /**
  * The telemetry's own log lines. The SDK starts in the preload, before Nest
- * and its pino logger exist, so these are written straight to stdout as one
- * JSON object a line with the fields every log line has (SPEC section 7):
- * timestamp, level, event, message.
+ * and its pino logger exist, so these are formatted here, one JSON object a
+ * line with the fields every log line has (timestamp, level, event,
+ * message), and written through the process's one stdout batch, in order
+ * with every other line.
  */
 export class TelemetryLog {
   constructor(
     private readonly level: LogLevel,
-    private readonly write: (line: string) => void = (line) => process.stdout.write(line),
+    private readonly write: (line: string) => void = (line) => stdoutLines().write(line),
   ) {}
 
-  info(event: string, message: string, fields: Record<string, unknown> = {}): void {
+  info(event: LogEvent, message: string, fields: Record<string, unknown> = {}): void {
     this.log('info', event, message, fields);
   }
 
-  warn(event: string, message: string, fields: Record<string, unknown> = {}): void {
+  warn(event: LogEvent, message: string, fields: Record<string, unknown> = {}): void {
     this.log('warn', event, message, fields);
   }
 
   private log(
     level: TelemetryLogLevel,
-    event: string,
+    event: LogEvent,
     message: string,
     fields: Record<string, unknown>,
   ): void {

@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { loadConfig } from '../../config';
-import { APP_VERSION } from '../../info/app-info';
+import { APP_VERSION } from '../../common';
 import {
   droppedSpanCount,
   flushTelemetry,

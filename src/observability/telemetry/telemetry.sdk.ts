@@ -18,8 +18,9 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
-import type { AppConfig } from '../../config/app-config';
-import { APP_VERSION } from '../../info/app-info';
+import { APP_VERSION } from '../../common';
+import type { AppConfig } from '../../config';
+import { LOG_EVENTS } from '../catalog';
 import { DroppedSpanCounter } from './dropped-spans.meter';
 import { OtlpGrpcTraceExporter } from './otlp-grpc-trace.exporter';
 import { ATTR } from './gen-ai.attributes';
@@ -54,7 +55,7 @@ interface RunningTelemetry {
 let running: RunningTelemetry | undefined;
 
 /**
- * Starts the OpenTelemetry Node SDK (SPEC section 6). Called by the preload
+ * Starts the OpenTelemetry Node SDK. Called by the preload
  * (src/instrumentation.ts) before the application is required, so the pg
  * and ioredis instrumentations can patch those modules as they load; undici
  * (global fetch) is observed through diagnostics channels and works whenever
@@ -68,7 +69,7 @@ export function startTelemetry(config: AppConfig, options: TelemetryStartOptions
   const lateModules = loadedTooEarly();
   if (lateModules.length > 0) {
     log.warn(
-      'telemetry.late_start',
+      LOG_EVENTS.telemetryLateStart,
       'Instrumented modules were loaded before the OpenTelemetry SDK started; their calls are not traced. Preload it: node --require ./dist/src/instrumentation.js',
       { modules: lateModules },
     );
@@ -113,7 +114,7 @@ export function startTelemetry(config: AppConfig, options: TelemetryStartOptions
   running = { sdk, instrumentations, dropped };
   activateTracing({ captureMessageContent: telemetry.captureMessageContent });
 
-  log.info('telemetry.initialized', 'OpenTelemetry tracing started', {
+  log.info(LOG_EVENTS.telemetryInitialized, 'OpenTelemetry tracing started', {
     exporter: 'otlp-grpc',
     endpoint: telemetry.otlpEndpoint,
     sample_ratio: telemetry.sampleRatio,

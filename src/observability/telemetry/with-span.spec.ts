@@ -4,7 +4,8 @@ import {
   startInMemoryTracing,
   type InMemoryTracing,
 } from '../../../test/helpers/in-memory-tracing';
-import { currentTraceContext, currentTraceId, withSpan } from './with-span';
+import { sampledSpanContext, sampledTraceId } from '../context';
+import { withSpan } from './with-span';
 
 describe(withSpan.name, () => {
   describe('with telemetry off', () => {
@@ -17,7 +18,7 @@ describe(withSpan.name, () => {
         }),
       ).resolves.toBe(42);
       expect(seen).toEqual([undefined]);
-      expect(currentTraceId()).toBeUndefined();
+      expect(sampledTraceId()).toBeUndefined();
     });
   });
 
@@ -32,14 +33,14 @@ describe(withSpan.name, () => {
     it('exports a span with the attributes, active while the function runs', async () => {
       let inside: string | undefined;
       await withSpan('kb.reindex', { 'kb.documents': 3 }, async (span) => {
-        inside = currentTraceId();
+        inside = sampledTraceId();
         span?.setAttribute('kb.done', true);
         await Promise.resolve();
       });
       const span = spanNamed(await tracing.collectSpans(), 'kb.reindex');
       expect(span.attributes).toEqual({ 'kb.documents': 3, 'kb.done': true });
       expect(inside).toBe(span.spanContext().traceId);
-      expect(currentTraceContext()).toBeUndefined();
+      expect(sampledSpanContext()).toBeUndefined();
     });
 
     it('marks the span ERROR with error.type and rethrows', async () => {
@@ -61,7 +62,7 @@ describe(withSpan.name, () => {
     it('gives no trace id to link to: an unsampled trace links to nothing', async () => {
       let inside: string | undefined = 'unset';
       await withSpan('custom', {}, () => {
-        inside = currentTraceId();
+        inside = sampledTraceId();
         return Promise.resolve();
       });
       expect(inside).toBeUndefined();

@@ -1,26 +1,38 @@
-import { SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  isSpanContextValid,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
+import { ClassifiedError } from '../../common';
 import { ATTR } from './gen-ai.attributes';
-import { activeTracer, isTracingActive } from './telemetry.state';
+import { activeTracer } from './telemetry.state';
+
+/** The span an observed operation gets: its name, kind and first attributes. */
+export interface SpanPlan {
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly attributes: Attributes;
+}
 
 /**
- * Runs fn inside a span named `name` (the original's create_span). With
- * telemetry off, fn receives undefined and runs with no span work. A thrown
- * error marks the span ERROR with `error.type` and is rethrown unchanged.
+ * Runs fn inside a new active span and ends the span when fn settles; fn
+ * sets the span's attributes and status. With telemetry off, or inside a
+ * trace the sampler declined, fn runs with no span at all (undefined): no
+ * span object, no context switch. The plan is built only when a span is made.
  */
-export async function withSpan<T>(
-  name: string,
-  attributes: Attributes,
+export function observedSpan<T>(
+  plan: () => SpanPlan,
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   const tracer = activeTracer();
-  if (!tracer) return fn(undefined);
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+  if (!tracer || insideUnsampledTrace()) return fn(undefined);
+  const { name, kind, attributes } = plan();
+  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await fn(span);
-    } catch (error) {
-      recordSpanError(span, error);
-      throw error;
     } finally {
       span.end();
     }
@@ -28,19 +40,26 @@ export async function withSpan<T>(
 }
 
 /**
- * The trace id of the active span when that span is sampled, else undefined:
- * run records, exemplars and log lines only link to traces that exist.
+ * Runs fn inside a span named `name` (the original's create_span), for custom
+ * code. With telemetry off, fn receives undefined and runs with no span work.
+ * A thrown error marks the span ERROR with `error.type` and is rethrown unchanged.
  */
-export function currentTraceId(): string | undefined {
-  return currentTraceContext()?.traceId;
-}
-
-/** Trace and span id of the active sampled span, for log correlation. */
-export function currentTraceContext(): { traceId: string; spanId: string } | undefined {
-  if (!isTracingActive()) return undefined;
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  if (!spanContext || (spanContext.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
-  return { traceId: spanContext.traceId, spanId: spanContext.spanId };
+export function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span | undefined) => Promise<T>,
+): Promise<T> {
+  return observedSpan(
+    () => ({ name, kind: SpanKind.INTERNAL, attributes }),
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        if (span) recordSpanError(span, error);
+        throw error;
+      }
+    },
+  );
 }
 
 /** Status ERROR, the exception event and `error.type` (a low-cardinality class of failure). */
@@ -56,14 +75,21 @@ export function recordSpanError(span: Span, error: unknown, errorType = errorTyp
 }
 
 /**
- * An error's own `errorType` (LlmRequestError: `timeout`, `http_503`, ...)
- * when it has one, else its class name; never the message, which is unbounded.
+ * A classified error's own `errorType` (`timeout`, `http_503`, ...), else
+ * its class name; never the message, which is unbounded.
  */
 export function errorTypeOf(error: unknown): string {
-  if (typeof error === 'object' && error !== null) {
-    const own = (error as { errorType?: unknown }).errorType;
-    if (typeof own === 'string' && own !== '') return own;
-    if (error instanceof Error) return error.name || error.constructor.name || 'Error';
-  }
+  if (error instanceof ClassifiedError) return error.errorType;
+  if (error instanceof Error) return error.name || error.constructor.name || 'Error';
   return '_OTHER';
+}
+
+/** True inside a trace the sampler already declined: children would not be recorded either. */
+function insideUnsampledTrace(): boolean {
+  const parent = trace.getActiveSpan()?.spanContext();
+  return (
+    parent !== undefined &&
+    isSpanContextValid(parent) &&
+    (parent.traceFlags & TraceFlags.SAMPLED) === 0
+  );
 }

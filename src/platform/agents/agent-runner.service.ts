@@ -1,15 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { bindAgentContext } from '../../observability/context';
-import { MetricsService } from '../../observability/metrics';
-import type { RunStatus } from '../../observability/metrics';
-import { TraceAgent } from '../../observability/telemetry';
-import { BudgetExceededError, BudgetUnavailableError, TokenBudgetService } from '../budgets';
+import { Injectable } from '@nestjs/common';
+import { ClassifiedError } from '../../common';
+import type { RunStatus } from '../../observability/catalog';
+import { failureReport, TraceAgent } from '../../observability/observers';
+import type { AgentRunDescriptor } from '../../observability/observers';
+import { BudgetExceededError, TokenBudgetService } from '../budgets';
 import type { Reservation, TenantLimits } from '../budgets';
-import { LlmClient } from '../llm/llm-client.service';
-import type { ChatMessage, ChatResponse, ToolSchema } from '../llm/llm.types';
-import { LlmNotConfiguredError, LlmRequestError } from '../llm/llm.types';
-import { estimateTokens } from '../llm/token-estimate';
-import { ToolRegistry } from '../tools/tool-registry.service';
+import { estimateTokens, LlmClient } from '../llm';
+import type { ChatMessage, ChatResponse, ToolSchema } from '../llm';
+import { ToolRegistry } from '../tools';
 
 /** What the runner needs to know about an agent. */
 export interface AgentSpec {
@@ -44,15 +42,35 @@ export interface RunOutcome {
   /** Short, safe text for the run record; never a stack. */
   error: string | null;
   /** Why the run stopped early, for the HTTP answer (429, 502, 503). */
-  failure?:
-    BudgetExceededError | BudgetUnavailableError | LlmRequestError | LlmNotConfiguredError | Error;
+  failure?: Error;
 }
+
+/** How a run reads as the observer's records: a rename on either side is a compile error. */
+const AGENT_RUN: AgentRunDescriptor<[AgentSpec, string, RunCaller], RunOutcome> = {
+  subject: (agent, input) => ({
+    agentId: agent.id,
+    agentName: agent.name,
+    agentType: agent.type,
+    model: agent.model,
+    maxSteps: agent.maxSteps,
+    input,
+  }),
+  report: (outcome) => ({
+    status: outcome.status,
+    steps: outcome.steps,
+    usage: outcome.usage,
+    durationMs: outcome.durationMs,
+    output: outcome.output,
+    error: outcome.error,
+    failure: outcome.failure && failureReport(outcome.failure, outcome.failure.name),
+  }),
+};
 
 /** Headroom reserved for the model's answer on top of the prompt estimate. */
 const COMPLETION_RESERVE_TOKENS = 256;
 
 /**
- * The agent loop (SPEC section 4): call the model with the conversation and
+ * The agent loop: call the model with the conversation and
  * the agent's tools, run the tools it asks for, feed the results back, until
  * it answers without tools, max_steps is reached, the budget refuses, or an
  * error occurs. Expected failures end the run with a status; they are not
@@ -60,29 +78,15 @@ const COMPLETION_RESERVE_TOKENS = 256;
  */
 @Injectable()
 export class AgentRunner {
-  private readonly logger = new Logger(AgentRunner.name);
-
   constructor(
     private readonly llm: LlmClient,
     private readonly tools: ToolRegistry,
     private readonly budgets: TokenBudgetService,
-    private readonly metrics: MetricsService,
   ) {}
 
-  @TraceAgent()
+  @TraceAgent(AGENT_RUN)
   async execute(agent: AgentSpec, input: string, caller: RunCaller): Promise<RunOutcome> {
     const started = performance.now();
-    bindAgentContext(agent.id, agent.type);
-    const finishActive = this.metrics.startAgentRun();
-    this.logger.log(
-      {
-        event: 'agent.execute.started',
-        agent_type: agent.type,
-        model: agent.model,
-        max_steps: agent.maxSteps,
-      },
-      'Starting agent execution',
-    );
     const usage: RunUsage = {
       promptTokens: 0,
       completionTokens: 0,
@@ -95,19 +99,8 @@ export class AgentRunner {
       outcome = await this.loop(agent, input, caller, usage, (step) => (steps = step));
     } catch (error) {
       outcome = failed(error);
-    } finally {
-      finishActive();
     }
-    const durationMs = Math.round(performance.now() - started);
-    const result: RunOutcome = { ...outcome, steps, usage, durationMs };
-    this.metrics.recordAgentRun({
-      agentType: agent.type,
-      status: result.status,
-      durationSeconds: durationMs / 1000,
-      steps,
-    });
-    this.logOutcome(result);
-    return result;
+    return { ...outcome, steps, usage, durationMs: Math.round(performance.now() - started) };
   }
 
   private async loop(
@@ -173,34 +166,6 @@ export class AgentRunner {
     await this.budgets.settle(reservation, response.usage.totalTokens);
     return response;
   }
-
-  private logOutcome(result: RunOutcome): void {
-    const fields = {
-      status: result.status,
-      steps: result.steps,
-      duration_ms: result.durationMs,
-      total_tokens: result.usage.totalTokens,
-    };
-    if (result.status === 'success' || result.status === 'max_steps') {
-      this.logger.log({ event: 'agent.execute.completed', ...fields }, 'Agent execution completed');
-    } else if (result.failure && !isExpectedFailure(result.failure)) {
-      // Unexpected: logged once, here, with the stack.
-      this.logger.error(
-        { event: 'agent.execute.failed', ...fields, err: result.failure },
-        'Agent execution failed',
-      );
-    } else {
-      this.logger.warn(
-        {
-          event: 'agent.execute.failed',
-          ...fields,
-          error_type: result.failure?.name,
-          error: result.error,
-        },
-        'Agent execution stopped',
-      );
-    }
-  }
 }
 
 function reserveEstimate(messages: ChatMessage[], tools: ToolSchema[]): number {
@@ -218,22 +183,13 @@ function addUsage(usage: RunUsage, response: ChatResponse): void {
   usage.estimated ||= response.usage.estimated;
 }
 
-function isExpectedFailure(error: Error): boolean {
-  return (
-    error instanceof BudgetExceededError ||
-    error instanceof BudgetUnavailableError ||
-    error instanceof LlmRequestError ||
-    error instanceof LlmNotConfiguredError
-  );
-}
-
 function failed(error: unknown): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'> {
   const failure = error instanceof Error ? error : new Error(String(error));
   if (failure instanceof BudgetExceededError) {
     return { status: 'budget_exceeded', output: null, error: failure.message, failure };
   }
-  const message = isExpectedFailure(failure)
-    ? failure.message
-    : 'Internal error while running the agent';
+  // A classified failure (an outage, a proxy error) has a message fit for the record; a bug does not.
+  const message =
+    failure instanceof ClassifiedError ? failure.message : 'Internal error while running the agent';
   return { status: 'error', output: null, error: message, failure };
 }

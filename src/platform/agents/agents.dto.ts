@@ -12,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { TOOL_NAMES } from '../tools/tool.types';
+import { TOOL_NAMES } from '../tools';
 
 export class CreateAgentDto {
   @IsString()

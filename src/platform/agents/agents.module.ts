@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { BudgetsModule } from '../budgets';
-import { LlmModule } from '../llm/llm.module';
-import { TenantsModule } from '../tenants';
-import { ToolsModule } from '../tools/tools.module';
+import { LlmModule } from '../llm';
+import { TenantScopedRepositoryModule, TenantsModule } from '../tenants';
+import { ToolsModule } from '../tools';
 import { Agent } from './agent.entity';
 import { AgentRunner } from './agent-runner.service';
 import { AgentsController } from './agents.controller';
@@ -13,7 +12,7 @@ import { RunsService } from './runs.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Agent, Run]),
+    TenantScopedRepositoryModule.forFeature([Agent, Run]),
     TenantsModule,
     BudgetsModule,
     LlmModule,

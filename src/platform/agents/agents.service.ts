@@ -1,7 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
-import { TenantScopedRepository } from '../tenants';
+import { InjectTenantScopedRepository, TenantScopedRepository } from '../tenants';
 import { Agent } from './agent.entity';
 import type { CreateAgentDto } from './agents.dto';
 
@@ -10,11 +8,9 @@ const LIST_LIMIT = 200;
 
 @Injectable()
 export class AgentsService {
-  private readonly agents: TenantScopedRepository<Agent>;
-
-  constructor(@InjectRepository(Agent) repository: Repository<Agent>) {
-    this.agents = new TenantScopedRepository(repository);
-  }
+  constructor(
+    @InjectTenantScopedRepository(Agent) private readonly agents: TenantScopedRepository<Agent>,
+  ) {}
 
   create(tenantId: string, dto: CreateAgentDto): Promise<Agent> {
     return this.agents.insert(tenantId, {

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { RunStatus } from '../../observability/metrics';
+import type { RunStatus } from '../../observability/catalog';
 
 /** `running` only while the loop runs; a row left `running` marks a run cut off by a crash. */
 export type StoredRunStatus = RunStatus | 'running';

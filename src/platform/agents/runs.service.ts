@@ -1,12 +1,20 @@
-import { HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import {
+  BadGatewayException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  InternalServerErrorException,
+  NotFoundException,
+} from '@nestjs/common';
+import { DependencyUnavailableError, FailureWithRecord } from '../../common';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
-import { currentTraceId } from '../../observability/telemetry';
-import { BudgetExceededError, BudgetUnavailableError } from '../budgets';
-import { LlmNotConfiguredError, LlmRequestError } from '../llm/llm.types';
-import { TenantScopedRepository } from '../tenants';
+import { isSuccessfulRunStatus } from '../../observability/catalog';
+import { sampledTraceId } from '../../observability/context';
+import { BudgetExceededError } from '../budgets';
+import { LlmNotConfiguredError, LlmRequestError } from '../llm';
+import { InjectTenantScopedRepository, TenantScopedRepository } from '../tenants';
 import type { TenantAuth } from '../tenants';
 import { AgentRunner } from './agent-runner.service';
 import type { RunOutcome } from './agent-runner.service';
@@ -15,28 +23,14 @@ import type { RunView } from './agent.views';
 import { AgentsService } from './agents.service';
 import { Run } from './run.entity';
 
-/**
- * A run that ended without success or max_steps: the standard error body plus
- * the stored run, and Retry-After for budget refusals.
- */
-export class RunFailedException extends HttpException {
-  constructor(status: number, message: string, run: RunView, headers: Record<string, string> = {}) {
-    super({ message, run, headers }, status);
-  }
-}
-
 @Injectable()
 export class RunsService {
-  private readonly runs: TenantScopedRepository<Run>;
-
   constructor(
-    @InjectRepository(Run) repository: Repository<Run>,
+    @InjectTenantScopedRepository(Run) private readonly runs: TenantScopedRepository<Run>,
     private readonly agents: AgentsService,
     private readonly runner: AgentRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.runs = new TenantScopedRepository(repository);
-  }
+  ) {}
 
   /**
    * Runs an agent to completion and stores the run. The row is written before
@@ -44,9 +38,7 @@ export class RunsService {
    */
   async start(auth: TenantAuth, agentId: string, input: string): Promise<RunView> {
     const agent = await this.agents.get(auth.tenantId, agentId);
-    if (!this.config.llm.proxyUrl) {
-      throw new HttpException(new LlmNotConfiguredError().message, HttpStatus.SERVICE_UNAVAILABLE);
-    }
+    if (!this.config.llm.proxyUrl) throw new LlmNotConfiguredError();
     const run = await this.runs.insert(auth.tenantId, {
       agentId: agent.id,
       userId: auth.userId,
@@ -57,12 +49,14 @@ export class RunsService {
       completionTokens: 0,
       totalTokens: 0,
       usageEstimated: false,
-      traceId: currentTraceId() ?? null,
+      traceId: sampledTraceId() ?? null,
     });
     const outcome = await this.runner.execute(agent, input, auth);
-    const finished = await this.finish(auth.tenantId, run, outcome);
-    throwIfFailed(outcome, runView(finished));
-    return runView(finished);
+    const finished = runView(await this.finish(auth.tenantId, run, outcome));
+    if (!isSuccessfulRunStatus(outcome.status)) {
+      throw new FailureWithRecord(answerFor(outcome), { run: finished });
+    }
+    return finished;
   }
 
   async get(tenantId: string, runId: string): Promise<RunView> {
@@ -89,27 +83,22 @@ export class RunsService {
   }
 }
 
-function throwIfFailed(outcome: RunOutcome, run: RunView): void {
-  if (outcome.status === 'success' || outcome.status === 'max_steps') return;
+/**
+ * The answer of a run that ended without success or max_steps: 429 with
+ * Retry-After for the budget, 502 for the proxy; a dependency that could not
+ * answer is left to the exception filter (503); anything else is 500.
+ */
+function answerFor(outcome: RunOutcome): Error {
   const failure = outcome.failure;
   if (failure instanceof BudgetExceededError) {
-    throw new RunFailedException(HttpStatus.TOO_MANY_REQUESTS, failure.message, run, {
-      'retry-after': String(failure.retryAfterSeconds()),
-    });
-  }
-  if (failure instanceof LlmRequestError) {
-    throw new RunFailedException(
-      HttpStatus.BAD_GATEWAY,
-      `The LLM proxy failed: ${failure.message}`,
-      run,
+    return new HttpException(
+      { message: failure.message, headers: { 'retry-after': String(failure.retryAfterSeconds()) } },
+      HttpStatus.TOO_MANY_REQUESTS,
     );
   }
-  if (failure instanceof BudgetUnavailableError || failure instanceof LlmNotConfiguredError) {
-    throw new RunFailedException(HttpStatus.SERVICE_UNAVAILABLE, failure.message, run);
+  if (failure instanceof LlmRequestError) {
+    return new BadGatewayException(`The LLM proxy failed: ${failure.message}`);
   }
-  throw new RunFailedException(
-    HttpStatus.INTERNAL_SERVER_ERROR,
-    outcome.error ?? 'Internal error',
-    run,
-  );
+  if (failure instanceof DependencyUnavailableError) return failure;
+  return new InternalServerErrorException(outcome.error ?? 'Internal error');
 }

@@ -1,6 +1,5 @@
-import type { BudgetPeriod } from '../../observability/metrics';
-
-export const BUDGET_PERIODS: readonly BudgetPeriod[] = ['daily', 'monthly'];
+import { BUDGET_PERIODS } from '../../observability/catalog';
+import type { BudgetPeriod } from '../../observability/catalog';
 
 /** One ledger window: daily resets at 00:00 UTC, monthly on the 1st at 00:00 UTC. */
 export interface PeriodWindow {

@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from '../../observability/metrics';
+import type { BudgetPeriod } from '../../observability/catalog';
 import type { PeriodWindow } from './budget-period';
 
 export interface LedgerEntry {

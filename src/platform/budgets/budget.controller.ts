@@ -1,7 +1,6 @@
-import { Controller, Get, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import { Controller, Get, UseGuards } from '@nestjs/common';
 import { CurrentTenant, TenantAuthGuard } from '../tenants';
 import type { TenantAuth } from '../tenants';
-import { BudgetUnavailableError } from './budget.errors';
 import { TokenBudgetService } from './token-budget.service';
 
 @Controller('v1/budget')
@@ -10,13 +9,7 @@ export class BudgetController {
   constructor(private readonly budgets: TokenBudgetService) {}
 
   @Get()
-  async status(@CurrentTenant() auth: TenantAuth) {
-    try {
-      return await this.budgets.status(auth.tenantId, auth.limits);
-    } catch (error) {
-      if (error instanceof BudgetUnavailableError)
-        throw new ServiceUnavailableException(error.message);
-      throw error;
-    }
+  status(@CurrentTenant() auth: TenantAuth) {
+    return this.budgets.status(auth.tenantId, auth.limits);
   }
 }

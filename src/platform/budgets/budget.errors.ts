@@ -1,7 +1,10 @@
-import type { BudgetPeriod } from '../../observability/metrics';
+import { ClassifiedError, DependencyUnavailableError } from '../../common';
+import type { BudgetPeriod } from '../../observability/catalog';
 
 /** The tenant's budget cannot cover the next model call; the run stops as budget_exceeded (429). */
-export class BudgetExceededError extends Error {
+export class BudgetExceededError extends ClassifiedError {
+  readonly errorType = 'budget_exceeded';
+
   constructor(
     readonly period: BudgetPeriod,
     readonly resetsAt: Date,
@@ -17,9 +20,9 @@ export class BudgetExceededError extends Error {
 }
 
 /** The shared ledger (Redis) cannot answer: never treated as unlimited (503). */
-export class BudgetUnavailableError extends Error {
+export class BudgetUnavailableError extends DependencyUnavailableError {
   constructor(cause: unknown) {
-    super('The token budget ledger is unavailable; try again shortly', { cause });
+    super('budget_ledger', 'The token budget ledger is unavailable; try again shortly', { cause });
     this.name = 'BudgetUnavailableError';
   }
 }

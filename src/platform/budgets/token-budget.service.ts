@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
-import { MetricsService } from '../../observability/metrics';
-import type { TokenBudgetRecord } from '../../observability/metrics';
+import type { BudgetReading } from '../../observability/catalog';
+import { BudgetObserver } from '../../observability/observers';
 import { currentWindows, PeriodWindow } from './budget-period';
 import { BUDGET_STORE } from './budget-store';
 import type { BudgetStore, LedgerEntry } from './budget-store';
@@ -45,13 +45,12 @@ const RECENT_TENANT_MS = 24 * 60 * 60 * 1000;
  */
 @Injectable()
 export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(TokenBudgetService.name);
   private readonly recentTenants = new Map<string, { limits: TenantLimits; seenAt: number }>();
   private readonly maxTrackedTenants: number;
 
   constructor(
     @Inject(BUDGET_STORE) private readonly store: BudgetStore,
-    private readonly metrics: MetricsService,
+    private readonly observer: BudgetObserver,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.maxTrackedTenants = config.metrics.maxTenants;
@@ -59,11 +58,11 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
 
   /** Every scrape rebuilds the budget gauges from the shared ledger. */
   onModuleInit(): void {
-    this.metrics.setBudgetSnapshotProvider(() => this.snapshot());
+    this.observer.readLedgerWith(() => this.snapshot());
   }
 
   onApplicationShutdown(): void {
-    this.metrics.setBudgetSnapshotProvider(undefined);
+    this.observer.readLedgerWith(undefined);
   }
 
   /** Throws BudgetExceededError when any period cannot cover `amount`, BudgetUnavailableError when the ledger is down. */
@@ -79,16 +78,11 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
     const result = await this.guard(() => this.store.reserve(tenantId, withLimits, amount));
     if (!result.ok) {
       const window = windows.find((w) => w.period === result.period) ?? windows[0];
-      this.metrics.recordBudgetExceeded(result.period);
-      this.logger.warn(
-        {
-          event: 'budget.exceeded',
-          period: result.period,
-          requested_tokens: amount,
-          resets_at: window.resetsAt.toISOString(),
-        },
-        'Token budget exceeded',
-      );
+      this.observer.refused({
+        period: result.period,
+        requestedTokens: amount,
+        resetsAt: window.resetsAt,
+      });
       throw new BudgetExceededError(result.period, window.resetsAt);
     }
     return { tenantId, limits, windows, amount };
@@ -102,14 +96,9 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
     );
     try {
       const entries = await this.store.read(reservation.tenantId, reservation.windows);
-      for (const record of toRecords(
-        reservation.tenantId,
-        reservation.limits,
-        reservation.windows,
-        entries,
-      )) {
-        this.metrics.updateTokenBudget(record);
-      }
+      this.observer.settled(
+        toReadings(reservation.tenantId, reservation.limits, reservation.windows, entries),
+      );
     } catch {
       // The gauges refresh on the next scrape; the settle itself succeeded.
     }
@@ -130,7 +119,7 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
    * ledger for the current windows: a new period reads zero at once, and every
    * replica reports the same numbers.
    */
-  async snapshot(now = new Date()): Promise<TokenBudgetRecord[]> {
+  async snapshot(now = new Date()): Promise<BudgetReading[]> {
     const cutoff = now.getTime() - RECENT_TENANT_MS;
     const windows = currentWindows(now);
     for (const [tenantId, { seenAt }] of this.recentTenants) {
@@ -142,7 +131,7 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
       windows,
     );
     return tenants.flatMap(([tenantId, { limits }], i) =>
-      toRecords(tenantId, limits, windows, ledgers[i]),
+      toReadings(tenantId, limits, windows, ledgers[i]),
     );
   }
 
@@ -175,12 +164,12 @@ function periodStatus(limit: number, entry: LedgerEntry, window: PeriodWindow): 
   };
 }
 
-function toRecords(
+function toReadings(
   tenantId: string,
   limits: TenantLimits,
   windows: readonly PeriodWindow[],
   entries: LedgerEntry[],
-): TokenBudgetRecord[] {
+): BudgetReading[] {
   return windows.map((window, i) => ({
     tenantId,
     period: window.period,

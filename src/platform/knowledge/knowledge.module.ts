@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { TenantsModule } from '../tenants';
+import { TenantScopedRepositoryModule, TenantsModule } from '../tenants';
 import { Document } from './document.entity';
 import { DocumentsController } from './documents.controller';
 import { KnowledgeService } from './knowledge.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Document]), TenantsModule],
+  imports: [TenantScopedRepositoryModule.forFeature([Document]), TenantsModule],
   controllers: [DocumentsController],
   providers: [KnowledgeService],
   exports: [KnowledgeService],

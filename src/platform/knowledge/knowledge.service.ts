@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
-import { TenantScopedRepository } from '../tenants';
+import { InjectTenantScopedRepository, TenantScopedRepository } from '../tenants';
 import { Document } from './document.entity';
 import { DEFAULT_LIST_LIMIT } from './dto/list-documents.query';
 
@@ -28,11 +26,10 @@ const HEADLINE_OPTIONS = 'MaxWords=30, MinWords=10, MaxFragments=2, StartSel=**,
  */
 @Injectable()
 export class KnowledgeService {
-  private readonly documents: TenantScopedRepository<Document>;
-
-  constructor(@InjectRepository(Document) repository: Repository<Document>) {
-    this.documents = new TenantScopedRepository(repository);
-  }
+  constructor(
+    @InjectTenantScopedRepository(Document)
+    private readonly documents: TenantScopedRepository<Document>,
+  ) {}
 
   create(tenantId: string, input: { title: string; content: string }): Promise<Document> {
     return this.documents.insert(tenantId, { title: input.title, content: input.content });

@@ -1,11 +1,12 @@
-import { Logger } from '@nestjs/common';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Env, loadConfig } from '../../config';
-import type { MetricsService } from '../../observability/metrics';
+import type { Env } from '../../config';
+import { sampleValue } from '../../../test/helpers/metrics';
+import { startObservedModule } from '../../../test/helpers/observability';
+import type { ObservedModule } from '../../../test/helpers/observability';
 import { LlmSimulator, startLlmSimulator } from '../../../tools/llm-simulator';
 import { estimateCompletionTokens, estimatePromptTokens } from './chat-usage';
-import { LlmClient } from './llm-client.service';
+import { LLM_RETRY_POLICY, LlmClient } from './llm-client.service';
 import { ChatRequest, LlmNotConfiguredError, LlmRequestError, ToolSchema } from './llm.types';
 
 const CALCULATOR: ToolSchema = {
@@ -27,18 +28,34 @@ function question(content = SECRET_PROMPT, tools?: ToolSchema[]): ChatRequest {
   return { model: 'gpt-4o-mini', messages: [{ role: 'user', content }], tools };
 }
 
-function metricsSpy(): MetricsService & { recordLlmRequest: jest.Mock } {
-  return { recordLlmRequest: jest.fn() } as unknown as MetricsService & {
-    recordLlmRequest: jest.Mock;
-  };
+/** The observed module of the test in progress (its logs and metrics), closed after each test. */
+let observed: ObservedModule | undefined;
+
+/** An LlmClient built by Nest with the observers, with millisecond backoff so retries stay quick. */
+async function clientFor(env: Env): Promise<LlmClient> {
+  observed = await startObservedModule({
+    env,
+    providers: [
+      LlmClient,
+      {
+        provide: LLM_RETRY_POLICY,
+        useValue: { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 20 },
+      },
+    ],
+  });
+  return observed.get(LlmClient);
 }
 
-/** An LlmClient on the real config parser, with millisecond backoff so retries stay quick. */
-function clientFor(env: Env, metrics = metricsSpy()): LlmClient {
-  return new LlmClient(loadConfig(env), metrics, {
-    baseDelayMs: 1,
-    maxDelayMs: 5,
-    maxRetryAfterMs: 20,
+function current(): ObservedModule {
+  if (!observed) throw new Error('no client built');
+  return observed;
+}
+
+/** llm_requests_total of the requested model in the test's module. */
+async function llmRequests(status: 'success' | 'error'): Promise<number | undefined> {
+  return sampleValue(await current().samples(), 'llm_requests_total', {
+    model: 'gpt-4o-mini',
+    status,
   });
 }
 
@@ -67,8 +84,6 @@ async function startRawServer(
 
 describe(LlmClient.name, () => {
   let simulator: LlmSimulator;
-  let logSpy: jest.SpyInstance;
-  let warnSpy: jest.SpyInstance;
 
   beforeAll(async () => {
     simulator = await startLlmSimulator();
@@ -85,17 +100,18 @@ describe(LlmClient.name, () => {
       answerModel: undefined,
     });
     simulator.clearRequests();
-    logSpy = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    warnSpy = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await observed?.close();
+    observed = undefined;
+  });
 
   it('returns the answer, the proxy-reported usage and the model the proxy names', async () => {
     simulator.setOptions({ answerModel: 'gpt-4o-mini-2024-07-18' });
-    const metrics = metricsSpy();
-    const response = await clientFor({ LLM_PROXY_URL: simulator.url }, metrics).chat(
-      question('Hello there'),
-    );
+    const response = await (
+      await clientFor({ LLM_PROXY_URL: simulator.url })
+    ).chat(question('Hello there'));
     expect(response).toMatchObject({
       id: expect.stringMatching(/^chatcmpl-/),
       model: 'gpt-4o-mini-2024-07-18',
@@ -107,21 +123,23 @@ describe(LlmClient.name, () => {
     expect(promptTokens).toBeGreaterThan(0);
     expect(completionTokens).toBeGreaterThan(0);
     expect(totalTokens).toBe(promptTokens + completionTokens);
-    expect(metrics.recordLlmRequest).toHaveBeenCalledTimes(1);
-    expect(metrics.recordLlmRequest).toHaveBeenCalledWith({
-      model: 'gpt-4o-mini',
-      status: 'success',
-      durationSeconds: expect.any(Number),
-      promptTokens,
-      completionTokens,
-    });
+    const samples = await current().samples();
+    expect(await llmRequests('success')).toBe(1);
+    expect(
+      sampleValue(samples, 'llm_tokens_total', { model: 'gpt-4o-mini', token_type: 'prompt' }),
+    ).toBe(promptTokens);
+    expect(
+      sampleValue(samples, 'llm_tokens_total', { model: 'gpt-4o-mini', token_type: 'completion' }),
+    ).toBe(completionTokens);
+    expect(
+      sampleValue(samples, 'llm_request_duration_seconds_count', { model: 'gpt-4o-mini' }),
+    ).toBe(1);
   });
 
   it('offers the tools with tool_choice auto and returns the tool calls', async () => {
-    const response = await clientFor({
-      LLM_PROXY_URL: simulator.url,
-      LLM_PROXY_API_KEY: 'sk-test',
-    }).chat(question('What is (2+3)*4?', [CALCULATOR]));
+    const response = await (
+      await clientFor({ LLM_PROXY_URL: simulator.url, LLM_PROXY_API_KEY: 'sk-test' })
+    ).chat(question('What is (2+3)*4?', [CALCULATOR]));
     expect(response.finishReason).toBe('tool_calls');
     expect(response.message.tool_calls).toEqual([
       {
@@ -141,7 +159,7 @@ describe(LlmClient.name, () => {
   });
 
   it('sends neither tools nor tool_choice when no tools are offered', async () => {
-    await clientFor({ LLM_PROXY_URL: simulator.url }).chat(question('Hi', []));
+    await (await clientFor({ LLM_PROXY_URL: simulator.url })).chat(question('Hi', []));
     expect(simulator.requests[0].body).toEqual({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'Hi' }],
@@ -150,10 +168,10 @@ describe(LlmClient.name, () => {
   });
 
   it('logs one completion line with the attempts and never the prompt or completion text', async () => {
-    await clientFor({ LLM_PROXY_URL: simulator.url }).chat(question());
-    const lines = logSpy.mock.calls.filter(([fields]) => fields?.event === 'llm.request.completed');
+    await (await clientFor({ LLM_PROXY_URL: simulator.url })).chat(question());
+    const lines = current().logs.events('llm.request.completed');
     expect(lines).toHaveLength(1);
-    expect(lines[0][0]).toMatchObject({
+    expect(lines[0]).toMatchObject({
       model: 'gpt-4o-mini',
       status: 'success',
       duration_ms: expect.any(Number),
@@ -161,71 +179,72 @@ describe(LlmClient.name, () => {
       completion_tokens: expect.any(Number),
       attempts: 1,
     });
-    expect(JSON.stringify(logSpy.mock.calls)).not.toContain('hunter2');
+    expect(current().logs.raw.join('')).not.toContain('hunter2');
   });
 
   it('retries 5xx answers with backoff and records the call once', async () => {
     simulator.setOptions({ failNext: 2, failureStatus: 503 });
-    const metrics = metricsSpy();
-    const response = await clientFor(
-      { LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '2' },
-      metrics,
+    const response = await (
+      await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '2' })
     ).chat(question());
     expect(response.finishReason).toBe('stop');
+    expect(response.attempts).toBe(3);
     expect(simulator.requests).toHaveLength(3);
-    expect(metrics.recordLlmRequest).toHaveBeenCalledTimes(1);
-    expect(metrics.recordLlmRequest.mock.calls[0][0].status).toBe('success');
-    const completed = logSpy.mock.calls.find(
-      ([fields]) => fields?.event === 'llm.request.completed',
-    );
-    expect(completed?.[0].attempts).toBe(3);
+    expect(await llmRequests('success')).toBe(1);
+    expect(await llmRequests('error')).toBeUndefined();
+    const completed = current().logs.events('llm.request.completed');
+    expect(completed.map((line) => line.attempts)).toEqual([3]);
   });
 
   it('gives up after LLM_MAX_RETRIES retries with http_<status> and records one error', async () => {
     simulator.setOptions({ failNext: 10, failureStatus: 500 });
-    const metrics = metricsSpy();
-    const error = await rejectionOf(
-      clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '1' }, metrics).chat(question()),
-    );
-    expect(error).toMatchObject({ errorType: 'http_500', status: 500 });
+    const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '1' });
+    const error = await rejectionOf(client.chat(question()));
+    expect(error).toMatchObject({ errorType: 'http_500', status: 500, attempts: 2 });
     expect(error.message).toContain('Simulated upstream failure');
     expect(simulator.requests).toHaveLength(2);
-    expect(metrics.recordLlmRequest).toHaveBeenCalledTimes(1);
-    expect(metrics.recordLlmRequest).toHaveBeenCalledWith({
-      model: 'gpt-4o-mini',
-      status: 'error',
-      durationSeconds: expect.any(Number),
-      promptTokens: 0,
-      completionTokens: 0,
-    });
-    const failed = warnSpy.mock.calls.find(([fields]) => fields?.event === 'llm.request.failed');
-    expect(failed?.[0]).toMatchObject({ error_type: 'http_500', attempts: 2, status: 'error' });
-    expect(JSON.stringify(warnSpy.mock.calls)).not.toContain('hunter2');
+    expect(await llmRequests('error')).toBe(1);
+    expect(await llmRequests('success')).toBeUndefined();
+    const samples = await current().samples();
+    expect(
+      sampleValue(samples, 'llm_tokens_total', { model: 'gpt-4o-mini', token_type: 'prompt' }),
+    ).toBe(0);
+    const failed = current().logs.events('llm.request.failed');
+    expect(failed).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        error_type: 'http_500',
+        http_status: 500,
+        attempts: 2,
+        status: 'error',
+      }),
+    ]);
+    expect(current().logs.raw.join('')).not.toContain('hunter2');
   });
 
   it('retries 429 and honours Retry-After up to its cap', async () => {
     simulator.setOptions({ failNext: 1, failureStatus: 429, retryAfterSeconds: 3600 });
-    const response = await clientFor({ LLM_PROXY_URL: simulator.url }).chat(question('Hi'));
+    const response = await (await clientFor({ LLM_PROXY_URL: simulator.url })).chat(question('Hi'));
     expect(response.finishReason).toBe('stop');
     expect(simulator.requests).toHaveLength(2);
   });
 
   it.each([400, 401, 404, 422])('does not retry a %i answer', async (status) => {
     simulator.setOptions({ failNext: 1, failureStatus: status });
-    const error = await rejectionOf(
-      clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '3' }).chat(question()),
-    );
+    const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '3' });
+    const error = await rejectionOf(client.chat(question()));
     expect(error).toMatchObject({ errorType: `http_${status}`, status });
     expect(simulator.requests).toHaveLength(1);
   });
 
   it('times out a hung proxy per attempt, retries, then fails with errorType timeout', async () => {
     simulator.setOptions({ hang: true });
-    const error = await rejectionOf(
-      clientFor({ LLM_PROXY_URL: simulator.url, LLM_TIMEOUT_MS: '100', LLM_MAX_RETRIES: '1' }).chat(
-        question(),
-      ),
-    );
+    const client = await clientFor({
+      LLM_PROXY_URL: simulator.url,
+      LLM_TIMEOUT_MS: '100',
+      LLM_MAX_RETRIES: '1',
+    });
+    const error = await rejectionOf(client.chat(question()));
     expect(error).toMatchObject({ errorType: 'timeout', name: 'LlmRequestError' });
     expect(error.message).toContain('100 ms');
     expect(simulator.requests).toHaveLength(2);
@@ -234,15 +253,13 @@ describe(LlmClient.name, () => {
   it('fails with errorType network when nothing listens, after the retries', async () => {
     const { url, server } = await startRawServer(200, '{}');
     await new Promise((resolve) => server.close(resolve));
-    const metrics = metricsSpy();
-    const error = await rejectionOf(
-      clientFor({ LLM_PROXY_URL: url, LLM_MAX_RETRIES: '2' }, metrics).chat(question()),
-    );
+    const client = await clientFor({ LLM_PROXY_URL: url, LLM_MAX_RETRIES: '2' });
+    const error = await rejectionOf(client.chat(question()));
     expect(error).toMatchObject({ errorType: 'network' });
     expect(error.message).toContain('ECONNREFUSED');
-    const failed = warnSpy.mock.calls.find(([fields]) => fields?.event === 'llm.request.failed');
-    expect(failed?.[0].attempts).toBe(3);
-    expect(metrics.recordLlmRequest).toHaveBeenCalledTimes(1);
+    const failed = current().logs.events('llm.request.failed');
+    expect(failed.map((line) => line.attempts)).toEqual([3]);
+    expect(await llmRequests('error')).toBe(1);
   });
 
   it.each([
@@ -254,7 +271,8 @@ describe(LlmClient.name, () => {
     let requests = 0;
     server.on('request', () => requests++);
     try {
-      const error = await rejectionOf(clientFor({ LLM_PROXY_URL: url }).chat(question()));
+      const client = await clientFor({ LLM_PROXY_URL: url });
+      const error = await rejectionOf(client.chat(question()));
       expect(error.errorType).toBe('invalid_response');
       expect(requests).toBe(1);
     } finally {
@@ -264,17 +282,22 @@ describe(LlmClient.name, () => {
 
   it('estimates usage from the text when the proxy reports none, and flags it', async () => {
     simulator.setOptions({ omitUsage: true });
-    const metrics = metricsSpy();
     const request = question('What is (2+3)*4?', [CALCULATOR]);
-    const response = await clientFor({ LLM_PROXY_URL: simulator.url }, metrics).chat(request);
+    const response = await (await clientFor({ LLM_PROXY_URL: simulator.url })).chat(request);
     expect(response.usage.estimated).toBe(true);
     expect(response.usage.promptTokens).toBe(estimatePromptTokens(request));
     expect(response.usage.completionTokens).toBe(estimateCompletionTokens(response.message));
     expect(response.usage.promptTokens).toBeGreaterThan(0);
     expect(response.usage.completionTokens).toBeGreaterThan(0);
-    expect(metrics.recordLlmRequest.mock.calls[0][0]).toMatchObject({
-      promptTokens: response.usage.promptTokens,
-      completionTokens: response.usage.completionTokens,
+    const samples = await current().samples();
+    expect(
+      sampleValue(samples, 'llm_tokens_total', { model: 'gpt-4o-mini', token_type: 'prompt' }),
+    ).toBe(response.usage.promptTokens);
+    expect(
+      sampleValue(samples, 'llm_tokens_total', { model: 'gpt-4o-mini', token_type: 'completion' }),
+    ).toBe(response.usage.completionTokens);
+    expect(current().logs.events('llm.request.completed')[0]).toMatchObject({
+      usage_estimated: true,
     });
   });
 
@@ -284,7 +307,7 @@ describe(LlmClient.name, () => {
       '{"choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":0,"completion_tokens":0}}',
     );
     try {
-      const response = await clientFor({ LLM_PROXY_URL: url }).chat(question('Hello'));
+      const response = await (await clientFor({ LLM_PROXY_URL: url })).chat(question('Hello'));
       expect(response.model).toBe('gpt-4o-mini');
       expect(response.usage).toMatchObject({ estimated: true, completionTokens: 1 });
       expect(response.usage.promptTokens).toBeGreaterThan(0);
@@ -294,12 +317,12 @@ describe(LlmClient.name, () => {
   });
 
   it('throws LlmNotConfiguredError before any I/O when no proxy is configured', async () => {
+    const client = await clientFor({});
     const fetchSpy = jest.spyOn(globalThis, 'fetch');
-    const metrics = metricsSpy();
-    const client = clientFor({}, metrics);
     expect(client.configured).toBe(false);
     await expect(client.chat(question())).rejects.toBeInstanceOf(LlmNotConfiguredError);
     expect(fetchSpy).not.toHaveBeenCalled();
-    expect(metrics.recordLlmRequest).not.toHaveBeenCalled();
+    expect(await llmRequests('error')).toBeUndefined();
+    expect(current().logs.events('llm.request.failed')).toEqual([]);
   });
 });

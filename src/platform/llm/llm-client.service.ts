@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
 import { currentRequestContext } from '../../observability/context';
-import { MetricsService } from '../../observability/metrics';
-import { TraceLlmCall } from '../../observability/telemetry';
+import { scrubText } from '../../observability/logging';
+import { failureReport, TraceLlmCall } from '../../observability/observers';
+import type { LlmCallDescriptor } from '../../observability/observers';
 import { resolveUsage } from './chat-usage';
 import { LlmNotConfiguredError, LlmRequestError } from './llm.types';
 import type { ChatRequest, ChatResponse, ToolCall } from './llm.types';
@@ -29,20 +30,36 @@ type AttemptFailure = { error: LlmRequestError; retryable: boolean; retryAfterMs
 
 const ERROR_DETAIL_MAX_CHARS = 200;
 
+/** How a chat() call reads as the observer's records: a rename on either side is a compile error. */
+const LLM_CALL: LlmCallDescriptor<[ChatRequest, string], ChatResponse> = {
+  subject: (request) => ({ model: request.model, messages: request.messages }),
+  report: (response) => ({
+    responseId: response.id,
+    responseModel: response.model,
+    finishReason: response.finishReason,
+    usage: response.usage,
+    attempts: response.attempts,
+    message: response.message,
+  }),
+  failure: (error) => ({
+    ...failureReport(error),
+    attempts: error instanceof LlmRequestError ? error.attempts : 1,
+    httpStatus: error instanceof LlmRequestError ? error.status : undefined,
+  }),
+};
+
 /**
  * The one adapter to the OpenAI-compatible proxy (LiteLLM, or the simulator).
  * One chat() call is one logical model call: it may make several HTTP
- * attempts (retries on 429/5xx/network/timeouts), but it is recorded once in
- * the metrics and the log, with its total duration and the attempt count.
+ * attempts (retries on 429/5xx/network/timeouts), but it is reported once,
+ * with its total duration and the attempt count.
  */
 @Injectable()
 export class LlmClient {
-  private readonly logger = new Logger(LlmClient.name);
   private readonly retryPolicy: LlmRetryPolicy;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly metrics: MetricsService,
     @Optional() @Inject(LLM_RETRY_POLICY) retryPolicy?: LlmRetryPolicy,
   ) {
     this.retryPolicy = retryPolicy ?? DEFAULT_LLM_RETRY_POLICY;
@@ -58,11 +75,16 @@ export class LlmClient {
    * @throws LlmNotConfiguredError before any I/O when no proxy is configured
    * @throws LlmRequestError once retries are exhausted or on a non-retryable answer
    */
-  @TraceLlmCall()
-  async chat(request: ChatRequest): Promise<ChatResponse> {
-    const { proxyUrl, maxRetries } = this.config.llm;
-    if (proxyUrl === undefined) throw new LlmNotConfiguredError();
-    const started = performance.now();
+  chat(request: ChatRequest): Promise<ChatResponse> {
+    const { proxyUrl } = this.config.llm;
+    // Not a model call at all: nothing to trace or count.
+    if (proxyUrl === undefined) return Promise.reject(new LlmNotConfiguredError());
+    return this.complete(request, proxyUrl);
+  }
+
+  @TraceLlmCall(LLM_CALL)
+  private async complete(request: ChatRequest, proxyUrl: string): Promise<ChatResponse> {
+    const { maxRetries } = this.config.llm;
     const body = JSON.stringify({
       model: request.model,
       messages: request.messages,
@@ -74,12 +96,9 @@ export class LlmClient {
     for (;;) {
       attempts++;
       const outcome = await this.attempt(`${proxyUrl}/v1/chat/completions`, body, request);
-      if (!('error' in outcome)) {
-        this.recordSuccess(request, outcome, started, attempts);
-        return outcome;
-      }
+      if (!('error' in outcome)) return { ...outcome, attempts };
       if (!outcome.retryable || attempts > maxRetries) {
-        this.recordFailure(request, outcome.error, started, attempts);
+        outcome.error.attempts = attempts;
         throw outcome.error;
       }
       await sleep(outcome.retryAfterMs ?? this.backoffMs(attempts));
@@ -90,7 +109,7 @@ export class LlmClient {
     url: string,
     body: string,
     request: ChatRequest,
-  ): Promise<ChatResponse | AttemptFailure> {
+  ): Promise<Omit<ChatResponse, 'attempts'> | AttemptFailure> {
     const { timeoutMs } = this.config.llm;
     const signal = AbortSignal.timeout(timeoutMs);
     let status: number;
@@ -182,70 +201,6 @@ export class LlmClient {
     }
     return Math.min(Math.max(0, ms), this.retryPolicy.maxRetryAfterMs);
   }
-
-  private recordSuccess(
-    request: ChatRequest,
-    response: ChatResponse,
-    started: number,
-    attempts: number,
-  ): void {
-    const durationMs = performance.now() - started;
-    const { promptTokens, completionTokens, estimated } = response.usage;
-    // The requested model labels the metrics, so successes and failures of one model share a series.
-    this.metrics.recordLlmRequest({
-      model: request.model,
-      status: 'success',
-      durationSeconds: durationMs / 1000,
-      promptTokens,
-      completionTokens,
-    });
-    this.logger.log(
-      {
-        event: 'llm.request.completed',
-        model: request.model,
-        response_model: response.model,
-        status: 'success',
-        duration_ms: Math.round(durationMs),
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        usage_estimated: estimated,
-        finish_reason: response.finishReason,
-        attempts,
-      },
-      'LLM request completed',
-    );
-  }
-
-  private recordFailure(
-    request: ChatRequest,
-    error: LlmRequestError,
-    started: number,
-    attempts: number,
-  ): void {
-    const durationMs = performance.now() - started;
-    // A failed call reports no usage; counting guessed tokens here would inflate llm_tokens_total.
-    this.metrics.recordLlmRequest({
-      model: request.model,
-      status: 'error',
-      durationSeconds: durationMs / 1000,
-      promptTokens: 0,
-      completionTokens: 0,
-    });
-    this.logger.warn(
-      {
-        event: 'llm.request.failed',
-        model: request.model,
-        status: 'error',
-        duration_ms: Math.round(durationMs),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        attempts,
-        error_type: error.errorType,
-        http_status: error.status,
-      },
-      'LLM request failed',
-    );
-  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -258,7 +213,11 @@ function networkReason(error: unknown): string {
   return error instanceof Error ? error.message : 'unknown error';
 }
 
-/** The proxy's own error message (OpenAI/LiteLLM put it at error.message), shortened. */
+/**
+ * The proxy's own error message (OpenAI/LiteLLM put it at error.message),
+ * scrubbed and shortened: it reaches the client and the stored run, and an
+ * upstream's message can echo a key or an internal address.
+ */
 function proxyErrorDetail(text: string): string {
   let detail: unknown;
   try {
@@ -268,14 +227,13 @@ function proxyErrorDetail(text: string): string {
     return '';
   }
   if (typeof detail !== 'string' || detail === '') return '';
+  const clean = scrubText(detail, { hideLocations: true });
   const short =
-    detail.length > ERROR_DETAIL_MAX_CHARS
-      ? `${detail.slice(0, ERROR_DETAIL_MAX_CHARS)}...`
-      : detail;
+    clean.length > ERROR_DETAIL_MAX_CHARS ? `${clean.slice(0, ERROR_DETAIL_MAX_CHARS)}...` : clean;
   return `: ${short}`;
 }
 
-function parseCompletion(text: string, request: ChatRequest): ChatResponse {
+function parseCompletion(text: string, request: ChatRequest): Omit<ChatResponse, 'attempts'> {
   let body: unknown;
   try {
     body = JSON.parse(text);

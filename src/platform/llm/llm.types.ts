@@ -1,3 +1,5 @@
+import { ClassifiedError, DependencyUnavailableError } from '../../common';
+
 /** OpenAI chat-completions shapes (the subset the agent loop uses), as sent on the wire. */
 export interface ToolCall {
   id: string;
@@ -37,12 +39,15 @@ export interface ChatResponse {
   message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] };
   finishReason: string;
   usage: ChatUsage;
+  /** HTTP attempts it took (retries included). */
+  attempts: number;
 }
 
 /** No LLM_PROXY_URL: agent runs answer 503 naming the variable. */
-export class LlmNotConfiguredError extends Error {
+export class LlmNotConfiguredError extends DependencyUnavailableError {
   constructor() {
     super(
+      'llm_proxy',
       'No LLM proxy is configured: set LLM_PROXY_URL to an OpenAI-compatible endpoint (e.g. LiteLLM)',
     );
     this.name = 'LlmNotConfiguredError';
@@ -50,7 +55,10 @@ export class LlmNotConfiguredError extends Error {
 }
 
 /** The proxy failed after retries; the run is stored as `error` and answers 502. */
-export class LlmRequestError extends Error {
+export class LlmRequestError extends ClassifiedError {
+  /** HTTP attempts made before giving up. */
+  attempts = 1;
+
   constructor(
     message: string,
     /** For metrics/spans' error.type: `timeout`, `network`, `http_<status>`, `invalid_response`. */

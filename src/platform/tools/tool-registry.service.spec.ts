@@ -1,6 +1,7 @@
-import { Logger } from '@nestjs/common';
-import type { MetricsService } from '../../observability/metrics';
-import type { KnowledgeService } from '../knowledge/knowledge.service';
+import { sampleValue } from '../../../test/helpers/metrics';
+import { startObservedModule } from '../../../test/helpers/observability';
+import type { ObservedModule } from '../../../test/helpers/observability';
+import { KnowledgeService } from '../knowledge';
 import { CalculatorTool } from './calculator/calculator.tool';
 import { CurrentTimeTool } from './current-time/current-time.tool';
 import { KbSearchTool } from './kb-search/kb-search.tool';
@@ -12,41 +13,48 @@ const CONTEXT: ToolContext = {
   callId: 'call_abc',
 };
 
-function setup(search: jest.Mock = jest.fn().mockResolvedValue([])) {
-  const metrics = { recordToolCall: jest.fn() };
-  const knowledge = { search } as unknown as KnowledgeService;
-  const registry = new ToolRegistry(
-    metrics as unknown as MetricsService,
-    new CalculatorTool(),
-    new CurrentTimeTool(),
-    new KbSearchTool(knowledge),
-  );
-  return { registry, metrics, search };
+/** The module of the test in progress: its logs and metrics. */
+let observed: ObservedModule | undefined;
+
+/** The registry and its tools built by Nest with the observers, the knowledge base replaced by `search`. */
+async function setup(search: jest.Mock = jest.fn().mockResolvedValue([])) {
+  observed = await startObservedModule({
+    providers: [
+      ToolRegistry,
+      CalculatorTool,
+      CurrentTimeTool,
+      KbSearchTool,
+      { provide: KnowledgeService, useValue: { search } },
+    ],
+  });
+  return { registry: observed.get(ToolRegistry), observed, search };
+}
+
+/** tool_calls_total of one tool and outcome. */
+async function toolCalls(toolName: string, success: boolean): Promise<number | undefined> {
+  return sampleValue(await observed!.samples(), 'tool_calls_total', {
+    tool_name: toolName,
+    success: String(success),
+  });
 }
 
 describe(ToolRegistry.name, () => {
-  let logSpy: jest.SpyInstance;
-  let warnSpy: jest.SpyInstance;
-  let errorSpy: jest.SpyInstance;
-  beforeEach(() => {
-    logSpy = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    warnSpy = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    errorSpy = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-  });
-  afterEach(() => {
+  afterEach(async () => {
     jest.restoreAllMocks();
     jest.useRealTimers();
+    await observed?.close();
+    observed = undefined;
   });
 
-  it('registers exactly the tools of TOOL_NAMES', () => {
-    const { registry } = setup();
+  it('registers exactly the tools of TOOL_NAMES', async () => {
+    const { registry } = await setup();
     expect(registry.names().sort()).toEqual([...TOOL_NAMES].sort());
     for (const name of TOOL_NAMES) expect(registry.get(name)?.name).toBe(name);
     expect(registry.get('shell')).toBeUndefined();
   });
 
-  it('builds OpenAI tool schemas in the requested order', () => {
-    const schemas = setup().registry.schemasFor(['kb_search', 'calculator']);
+  it('builds OpenAI tool schemas in the requested order', async () => {
+    const schemas = (await setup()).registry.schemasFor(['kb_search', 'calculator']);
     expect(schemas.map((schema) => schema.function.name)).toEqual(['kb_search', 'calculator']);
     expect(schemas[1]).toEqual({
       type: 'function',
@@ -61,32 +69,26 @@ describe(ToolRegistry.name, () => {
     });
   });
 
-  it('refuses schemas for an unregistered tool', () => {
-    expect(() => setup().registry.schemasFor(['calculator', 'shell'])).toThrow(
-      'Unknown tool: shell',
-    );
+  it('refuses schemas for an unregistered tool', async () => {
+    const { registry } = await setup();
+    expect(() => registry.schemasFor(['calculator', 'shell'])).toThrow('Unknown tool: shell');
   });
 
   it('runs a tool, records the call and logs it without the arguments', async () => {
-    const { registry, metrics } = setup();
+    const { registry } = await setup();
     const outcome = await registry.execute('calculator', '{"expression":"(2+3)*4"}', CONTEXT);
     expect(outcome).toEqual({ result: '20', success: true });
-    expect(metrics.recordToolCall).toHaveBeenCalledWith({
-      toolName: 'calculator',
-      success: true,
-      durationSeconds: expect.any(Number),
-    });
-    expect(logSpy).toHaveBeenCalledWith(
-      {
-        event: 'tool.execute.completed',
+    expect(await toolCalls('calculator', true)).toBe(1);
+    expect(observed!.logs.events('tool.execute.completed')).toEqual([
+      expect.objectContaining({
+        level: 'info',
         tool_name: 'calculator',
         success: true,
         duration_ms: expect.any(Number),
         tool_call_id: 'call_abc',
-      },
-      expect.any(String),
-    );
-    expect(JSON.stringify(logSpy.mock.calls)).not.toContain('(2+3)*4');
+      }),
+    ]);
+    expect(observed!.logs.raw.join('')).not.toContain('(2+3)*4');
   });
 
   it.each([
@@ -102,46 +104,43 @@ describe(ToolRegistry.name, () => {
     ],
     ['an unknown tool', 'shell', '{"cmd":"rm -rf /"}', 'Error: unknown tool "shell"'],
   ])('turns %s into an error result instead of throwing', async (_case, name, args, message) => {
-    const { registry, metrics } = setup();
+    const { registry } = await setup();
     const outcome = await registry.execute(name, args, CONTEXT);
     expect(outcome.success).toBe(false);
     expect(outcome.result.startsWith(message)).toBe(true);
-    expect(metrics.recordToolCall).toHaveBeenCalledWith(
-      expect.objectContaining({ success: false }),
-    );
-    expect(warnSpy).toHaveBeenCalledWith(
+    expect(await toolCalls(name === 'shell' ? '_unknown' : name, false)).toBe(1);
+    expect(observed!.logs.events('tool.execute.failed')).toEqual([
       expect.objectContaining({
-        event: 'tool.execute.failed',
+        level: 'warn',
         success: false,
         tool_call_id: 'call_abc',
       }),
-      expect.any(String),
-    );
+    ]);
   });
 
   it('folds unknown tool names into one metric label', async () => {
-    const { registry, metrics } = setup();
+    const { registry } = await setup();
     await registry.execute('x'.repeat(500), '{}', CONTEXT);
-    expect(metrics.recordToolCall.mock.calls[0][0].toolName).toBe('_unknown');
+    await registry.execute('y', '{}', CONTEXT);
+    expect(await toolCalls('_unknown', false)).toBe(2);
   });
 
   it('hides internal error details from the model but logs them', async () => {
     const search = jest.fn().mockRejectedValue(new Error('connect ECONNREFUSED 10.0.0.5:5432'));
-    const { registry } = setup(search);
+    const { registry } = await setup(search);
     const outcome = await registry.execute('kb_search', '{"query":"refunds"}', CONTEXT);
     expect(outcome).toEqual({
       result: 'Error: the kb_search tool failed unexpectedly; try again later',
       success: false,
     });
-    expect(errorSpy).toHaveBeenCalledWith(
-      expect.objectContaining({ event: 'tool.execute.crashed', tool_name: 'kb_search' }),
-      expect.any(String),
-    );
+    expect(observed!.logs.events('tool.execute.crashed')).toEqual([
+      expect.objectContaining({ level: 'error', tool_name: 'kb_search' }),
+    ]);
   });
 
   it('treats empty arguments as an empty object', async () => {
     jest.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z') });
-    const outcome = await setup().registry.execute('current_time', '', CONTEXT);
+    const outcome = await (await setup()).registry.execute('current_time', '', CONTEXT);
     expect(outcome).toEqual({ result: '2026-03-01T12:00:00Z (UTC)', success: true });
   });
 
@@ -151,11 +150,9 @@ describe(ToolRegistry.name, () => {
         { id: 'd1', title: 'Refunds', snippet: 'Refunds take **five**\n business days', rank: 0.5 },
         { id: 'd2', title: 'Shipping', snippet: 'Ships in two days', rank: 0.1 },
       ]);
-      const outcome = await setup(search).registry.execute(
-        'kb_search',
-        '{"query":"refunds"}',
-        CONTEXT,
-      );
+      const outcome = await (
+        await setup(search)
+      ).registry.execute('kb_search', '{"query":"refunds"}', CONTEXT);
       expect(search).toHaveBeenCalledWith(CONTEXT.tenantId, 'refunds', 5);
       expect(outcome).toEqual({
         result: '1. Refunds: Refunds take **five** business days\n2. Shipping: Ships in two days',
@@ -164,7 +161,7 @@ describe(ToolRegistry.name, () => {
     });
 
     it('ignores a tenant named in the arguments', async () => {
-      const { registry, search } = setup();
+      const { registry, search } = await setup();
       const outcome = await registry.execute(
         'kb_search',
         '{"query":"x","tenant_id":"22222222-2222-2222-2222-222222222222"}',
@@ -175,11 +172,9 @@ describe(ToolRegistry.name, () => {
     });
 
     it('says so when nothing matched', async () => {
-      const outcome = await setup().registry.execute(
-        'kb_search',
-        '{"query":"x","limit":20}',
-        CONTEXT,
-      );
+      const outcome = await (
+        await setup()
+      ).registry.execute('kb_search', '{"query":"x","limit":20}', CONTEXT);
       expect(outcome).toEqual({ result: 'No documents matched.', success: true });
     });
 
@@ -192,7 +187,7 @@ describe(ToolRegistry.name, () => {
       ['{"query":"x","limit":2.5}', '"limit" must be an integer from 1 to 20'],
       ['{"query":"x","limit":"5"}', '"limit" must be an integer from 1 to 20'],
     ])('rejects %s', async (args, message) => {
-      const { registry, search } = setup();
+      const { registry, search } = await setup();
       const outcome = await registry.execute('kb_search', args, CONTEXT);
       expect(outcome).toEqual({ result: `Error: ${message}`, success: false });
       expect(search).not.toHaveBeenCalled();
@@ -212,7 +207,7 @@ describe(ToolRegistry.name, () => {
       ['{"timezone":"Asia/Kolkata"}', '2026-07-01T16:00:15+05:30 (Asia/Kolkata)'],
       ['{"timezone":"europe/paris"}', '2026-07-01T12:30:15+02:00 (europe/paris)'],
     ])('answers %s with %s', async (args, expected) => {
-      expect(await setup().registry.execute('current_time', args, CONTEXT)).toEqual({
+      expect(await (await setup()).registry.execute('current_time', args, CONTEXT)).toEqual({
         result: expected,
         success: true,
       });
@@ -220,11 +215,9 @@ describe(ToolRegistry.name, () => {
 
     it('follows daylight saving time', async () => {
       jest.setSystemTime(new Date('2026-01-15T10:00:00Z'));
-      const outcome = await setup().registry.execute(
-        'current_time',
-        '{"timezone":"Europe/Paris"}',
-        CONTEXT,
-      );
+      const outcome = await (
+        await setup()
+      ).registry.execute('current_time', '{"timezone":"Europe/Paris"}', CONTEXT);
       expect(outcome.result).toBe('2026-01-15T11:00:00+01:00 (Europe/Paris)');
     });
 
@@ -233,7 +226,7 @@ describe(ToolRegistry.name, () => {
       ['{"timezone":"../../etc/passwd"}', 'Unknown time zone'],
       ['{"timezone":42}', '"timezone" must be a string'],
     ])('rejects %s, naming the problem', async (args, message) => {
-      const outcome = await setup().registry.execute('current_time', args, CONTEXT);
+      const outcome = await (await setup()).registry.execute('current_time', args, CONTEXT);
       expect(outcome.success).toBe(false);
       expect(outcome.result).toContain(message);
       expect(outcome.result).toContain('IANA');

@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { MetricsService } from '../../observability/metrics';
-import type { ToolSchema } from '../llm/llm.types';
+import { Injectable } from '@nestjs/common';
+import { ToolCallObserver } from '../../observability/observers';
+import type { ToolSchema } from '../llm';
 import { CalculatorTool } from './calculator/calculator.tool';
 import { CurrentTimeTool } from './current-time/current-time.tool';
 import { KbSearchTool } from './kb-search/kb-search.tool';
@@ -12,17 +12,17 @@ const MAX_SHOWN_NAME_LENGTH = 64;
 
 /**
  * The tools agents may use, by name. execute() is the one way the agent loop
- * runs a tool: it parses the model's JSON arguments, times the call, records
- * tool_calls_total / tool_duration_seconds and one log line, and turns every
- * failure into an `Error: ...` result for the model instead of throwing.
+ * runs a tool: it parses the model's JSON arguments, runs the tool (which
+ * reports itself through @TraceTool), and turns every failure into an
+ * `Error: ...` result for the model instead of throwing. A call that never
+ * reaches a tool is reported here, through the same observer.
  */
 @Injectable()
 export class ToolRegistry {
-  private readonly logger = new Logger(ToolRegistry.name);
   private readonly tools: ReadonlyMap<string, AgentTool>;
 
   constructor(
-    private readonly metrics: MetricsService,
+    private readonly observer: ToolCallObserver,
     calculator: CalculatorTool,
     currentTime: CurrentTimeTool,
     kbSearch: KbSearchTool,
@@ -61,77 +61,35 @@ export class ToolRegistry {
     rawArguments: string,
     context: ToolContext,
   ): Promise<ToolExecutionResult> {
-    const started = performance.now();
     const tool = this.tools.get(name);
-    let outcome: ToolExecutionResult & { errorType?: string };
     if (!tool) {
-      outcome = {
+      await this.observer.rejected(
+        { toolName: UNKNOWN_TOOL_LABEL, callId: context.callId },
+        'unknown_tool',
+      );
+      return {
         result: `Error: unknown tool "${truncate(name)}"; available tools: ${this.names().join(', ')}`,
         success: false,
-        errorType: 'unknown_tool',
       };
-    } else {
-      outcome = await this.run(tool, rawArguments, context);
     }
-    const durationMs = performance.now() - started;
-    const toolName = tool ? tool.name : UNKNOWN_TOOL_LABEL;
-    this.metrics.recordToolCall({
-      toolName,
-      success: outcome.success,
-      durationSeconds: durationMs / 1000,
-    });
-    const fields = {
-      tool_name: toolName,
-      success: outcome.success,
-      duration_ms: Math.round(durationMs * 100) / 100,
-      tool_call_id: context.callId,
-    };
-    if (outcome.success) {
-      this.logger.log({ event: 'tool.execute.completed', ...fields }, 'Tool call completed');
-    } else {
-      this.logger.warn(
-        { event: 'tool.execute.failed', ...fields, error_type: outcome.errorType },
-        'Tool call failed',
-      );
-    }
-    return { result: outcome.result, success: outcome.success };
-  }
-
-  private async run(
-    tool: AgentTool,
-    rawArguments: string,
-    context: ToolContext,
-  ): Promise<ToolExecutionResult & { errorType?: string }> {
     let args: Record<string, unknown>;
     try {
       args = parseArguments(rawArguments);
     } catch (error) {
-      return {
-        result: `Error: ${(error as Error).message}`,
-        success: false,
-        errorType: 'invalid_arguments',
-      };
+      await this.observer.rejected(
+        { toolName: tool.name, callId: context.callId },
+        'invalid_arguments',
+      );
+      return { result: `Error: ${(error as Error).message}`, success: false };
     }
     try {
       return { result: await tool.execute(args, context), success: true };
     } catch (error) {
-      if (error instanceof ToolError) {
-        return { result: `Error: ${error.message}`, success: false, errorType: 'tool_error' };
-      }
+      if (error instanceof ToolError) return { result: `Error: ${error.message}`, success: false };
       // Internal failures (a database error...) can carry details the model and the user must not see.
-      this.logger.error(
-        {
-          event: 'tool.execute.crashed',
-          tool_name: tool.name,
-          tool_call_id: context.callId,
-          err: error,
-        },
-        'Tool crashed',
-      );
       return {
         result: `Error: the ${tool.name} tool failed unexpectedly; try again later`,
         success: false,
-        errorType: error instanceof Error ? error.name : 'unknown',
       };
     }
   }

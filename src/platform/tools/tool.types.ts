@@ -1,3 +1,6 @@
+import { ClassifiedError } from '../../common';
+import type { ToolCallDescriptor } from '../../observability/observers';
+
 /** What a tool knows about the call: whose data it may touch, and the model's call id. */
 export interface ToolContext {
   tenantId: string;
@@ -19,12 +22,26 @@ export interface AgentTool {
 }
 
 /** A failure to report to the model (bad arguments, nothing found), not a crash. */
-export class ToolError extends Error {
+export class ToolError extends ClassifiedError {
+  readonly errorType = 'tool_error';
+
   constructor(message: string) {
     super(message);
     this.name = 'ToolError';
   }
 }
+
+/**
+ * How a tool provider's execute() reads as a tool call, for @TraceTool on
+ * every tool: the registered name, the model's call id, the arguments.
+ */
+export const TOOL_CALL: ToolCallDescriptor<AgentTool, [Record<string, unknown>, ToolContext]> = {
+  subject: (tool, args, context) => ({
+    toolName: tool.name,
+    callId: context.callId,
+    arguments: args,
+  }),
+};
 
 /** The tool names agents may list (SPEC section 4). */
 export const TOOL_NAMES = ['calculator', 'current_time', 'kb_search'] as const;

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { KnowledgeModule } from '../knowledge/knowledge.module';
+import { KnowledgeModule } from '../knowledge';
 import { CalculatorTool } from './calculator/calculator.tool';
 import { CurrentTimeTool } from './current-time/current-time.tool';
 import { KbSearchTool } from './kb-search/kb-search.tool';

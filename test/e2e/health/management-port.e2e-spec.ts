@@ -1,6 +1,6 @@
 import { startTestApp, TestApp } from '../../helpers/app';
 import { getHealth } from '../../helpers/health';
-import { ManagementServer } from '../../../src/observability/health';
+import { ManagementServer } from '../../../src/observability/management';
 
 describe('with MANAGEMENT_PORT set', () => {
   let app: TestApp;

@@ -1,4 +1,3 @@
-import { register } from 'prom-client';
 import { startLlmSimulator } from '../../../tools/llm-simulator';
 import type { LlmSimulator } from '../../../tools/llm-simulator';
 import { startTestApp, TestApp } from '../../helpers/app';
@@ -70,7 +69,7 @@ describe('metrics after a scripted sequence of platform traffic', () => {
     const poorAgent = await createAgent(app.url, poor.key, { type: 'budget_agent', tools: [] });
 
     // Only the scripted sequence below is counted.
-    register.resetMetrics();
+    app.resetMetrics();
     success = await runAgent(app.url, rich.key, mathAgent.id, 'What is 2+3?');
     sim.setOptions({ failNext: 1, failureStatus: 500 });
     failedRun = await runAgent(app.url, rich.key, mathAgent.id, 'Hello');

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { dirname, join, resolve } from 'node:path';
 import { METRIC } from '../../../src/observability/metrics/metric-names';
+import { CHART_VALUE_SETS, OPERATOR_API } from '../../helpers/chart-value-sets';
 import {
   dashboardPanels,
   dashboardQueries,
@@ -24,6 +26,24 @@ import {
 } from '../../helpers/compose';
 import { startLlmSimulator } from '../../helpers/llm-simulator';
 import { isPerSecondQuery, PER_SECOND_UNITS } from '../../helpers/dashboard-units';
+import {
+  documentationFiles,
+  documentedHelmCommands,
+  documentedSecretKeys,
+  documentedValuesTables,
+  effectiveRenderOptions,
+  parseHelmCommand,
+  type ParsedHelmCommand,
+} from '../../helpers/helm-commands';
+import {
+  findObject,
+  HelmRenderError,
+  kindsOf,
+  renderChart,
+  type Rendered,
+  type RenderOptions,
+} from '../../helpers/helm-render';
+import { schemaProblems, unknownFields } from '../../helpers/kubernetes-schema';
 import { metricFamilyOf, parsePromql, substituteGrafanaVariables } from '../../helpers/promql';
 
 /** A tag that names a version: not `latest`, not a moving branch, has a digit. */
@@ -44,7 +64,190 @@ const RUNTIME_METRICS = new Set([
   'nodejs_eventloop_lag_p99_seconds',
 ]);
 
+/** Every documented helm command for this chart, parsed, with the values it renders with. */
+function documentedChartCommands(): {
+  where: string;
+  parsed: ParsedHelmCommand;
+  options: RenderOptions;
+}[] {
+  const parsed = documentedHelmCommands(documentationFiles()).flatMap((command) => {
+    const result = parseHelmCommand(command);
+    return result ? [{ where: command.where, parsed: result }] : [];
+  });
+  const file = (where: string) => where.replace(/:\d+$/, '');
+  return parsed
+    .map(({ where, parsed: command }, i) => {
+      // An upgrade --reuse-values reuses the install before it in the same file, else any.
+      const sameFile = parsed.slice(0, i).filter((earlier) => file(earlier.where) === file(where));
+      const others = parsed.filter((other, j) => j !== i && file(other.where) !== file(where));
+      const candidates = [...others, ...sameFile].map((candidate) => candidate.parsed);
+      return { where, parsed: command, options: effectiveRenderOptions(command, candidates) };
+    })
+    .filter(({ parsed: command }) => command.ourChart);
+}
+
+/**
+ * The clusters a documented command may meet: `helm template` and `helm lint`
+ * render as written; `helm install` and `helm upgrade` must work on a cluster
+ * with the Prometheus Operator and on one without.
+ */
+function renderings(command: { parsed: ParsedHelmCommand; options: RenderOptions }) {
+  const { subcommand } = command.parsed;
+  if (subcommand === 'template' || subcommand === 'lint') return [command.options];
+  return [
+    command.options,
+    { ...command.options, apiVersions: [...(command.options.apiVersions ?? []), OPERATOR_API] },
+  ];
+}
+
+function renderedWithOperator(options: RenderOptions): Rendered | undefined {
+  try {
+    return renderChart({ ...options, apiVersions: [...(options.apiVersions ?? []), OPERATOR_API] });
+  } catch (error) {
+    if (error instanceof HelmRenderError) return undefined;
+    throw error;
+  }
+}
+
+async function expectSchemaValid(options: RenderOptions): Promise<void> {
+  const rendered = renderChart(options);
+  expect(kindsOf(rendered)).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment', 'Service']));
+  for (const manifest of rendered.manifests) {
+    expect({ source: manifest.source, problems: await schemaProblems(manifest.object) }).toEqual({
+      source: manifest.source,
+      problems: [],
+    });
+  }
+}
+
 describe('deployment manifests', () => {
+  describe('Helm chart, rendered, against the Kubernetes and Prometheus Operator schemas', () => {
+    it.each(Object.entries(CHART_VALUE_SETS))(
+      '%s: every manifest passes its schema, with no unknown field',
+      async (_name, options) => {
+        await expectSchemaValid(options);
+      },
+    );
+
+    it('the check reports wrong types, malformed quantities and durations, and unknown fields', async () => {
+      const rendered = renderChart({ set: ['replicaCount=1'], apiVersions: [OPERATOR_API] });
+      const deployment = structuredClone(findObject(rendered, 'Deployment'));
+      deployment.spec.replicas = 'two';
+      deployment.spec.template.spec.containers[0].resources.limits.cpu = '1 core';
+      deployment.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
+      deployment.metadata.labelz = {};
+      const problems = await schemaProblems(deployment);
+      expect(problems.join('\n')).toMatch(/spec\/replicas must be integer/);
+      expect(problems.join('\n')).toMatch(/limits\/cpu must match format "quantity"/);
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          'unknown field metadata.labelz',
+          'unknown field spec.template.spec.containers[0].imagePullPolicyy',
+        ]),
+      );
+      const monitor = structuredClone(findObject(rendered, 'ServiceMonitor'));
+      monitor.spec.endpoints[0].interval = '30 seconds';
+      monitor.spec.endpoints[0].bearerTokenSecrett = {};
+      expect((await schemaProblems(monitor)).join('\n')).toMatch(
+        /interval must match pattern[\s\S]*unknown field spec\.endpoints\[0\]\.bearerTokenSecrett/,
+      );
+      expect(
+        unknownFields({ apiVersion: 'v1', kind: 'ConfigMap', data: { ANY_KEY: 'x' } }),
+      ).toEqual([]);
+      expect(await schemaProblems({ apiVersion: 'example.com/v1', kind: 'Widget' })).toEqual([
+        'no schema known for example.com/v1/Widget',
+      ]);
+    });
+  });
+
+  describe('the chart documentation in README.md and docs/*.md', () => {
+    const commands = documentedChartCommands();
+
+    it('the values table in the docs lists every key of values.yaml with its default', () => {
+      const values = readYaml<Record<string, Doc>>(join(DEPLOY.chart, 'values.yaml'));
+      const rows = documentedValuesTables(documentationFiles());
+      const documented = rows.flatMap((row) => row.keys);
+      const leaves: string[] = [];
+      const walk = (node: Doc, path: string) => {
+        const isTable = typeof node === 'object' && node !== null && !Array.isArray(node);
+        if (isTable && Object.keys(node).length > 0) {
+          for (const [key, child] of Object.entries(node))
+            walk(child, path ? `${path}.${key}` : key);
+        } else leaves.push(path);
+      };
+      walk(values, '');
+      const covers = (key: string, leaf: string) =>
+        key.endsWith('.*')
+          ? leaf.startsWith(key.slice(0, -1))
+          : leaf === key || leaf.startsWith(`${key}.`);
+      expect(leaves.filter((leaf) => !documented.some((key) => covers(key, leaf)))).toEqual([]);
+      const wrongDefaults = rows.flatMap((row) => {
+        const key = row.keys.length === 1 ? row.keys[0] : undefined;
+        if (key === undefined || row.defaultText === undefined || key.endsWith('.*')) return [];
+        const actual = key.split('.').reduce<Doc>((node, part) => node?.[part], values);
+        const matches =
+          typeof actual === 'string'
+            ? row.defaultText === actual || (actual === '' && row.defaultText === '""')
+            : JSON.stringify(parseYaml(row.defaultText)) === JSON.stringify(actual);
+        return matches
+          ? []
+          : [`${row.where}: ${key} documented as ${row.defaultText}, is ${JSON.stringify(actual)}`];
+      });
+      expect(wrongDefaults).toEqual([]);
+    });
+
+    it('include an install of this chart (so the checks below cannot pass on no command)', () => {
+      expect(
+        commands.filter(({ parsed }) => parsed.subcommand === 'install').length,
+      ).toBeGreaterThan(0);
+    });
+
+    it.each(
+      commands.map(
+        (command) => [`${command.where}: helm ${command.parsed.subcommand}`, command] as const,
+      ),
+    )('%s renders, and every manifest passes its schema', async (_where, command) => {
+      for (const options of renderings(command)) await expectSchemaValid(options);
+    });
+
+    it('give a release label to both the ServiceMonitor and the PrometheusRule, or to neither', () => {
+      for (const command of commands) {
+        const rendered = renderedWithOperator(command.options);
+        // A command that does not render fails the test above.
+        if (!rendered) continue;
+        const labels = ['ServiceMonitor', 'PrometheusRule'].map(
+          (kind) =>
+            kindsOf(rendered).includes(kind) && findObject(rendered, kind).metadata.labels.release,
+        );
+        expect({ where: command.where, labels }).toEqual({
+          where: command.where,
+          labels: [labels[0], labels[0]],
+        });
+      }
+    });
+
+    it('send the metrics token exactly when the documented Secret holds METRICS_TOKEN', () => {
+      const secrets = documentedSecretKeys(documentationFiles());
+      for (const command of commands) {
+        const rendered = renderedWithOperator(command.options);
+        // A command that does not render fails the test above.
+        if (!rendered) continue;
+        const envFrom = findObject(rendered, 'Deployment').spec.template.spec.containers[0].envFrom;
+        const secretName = envFrom.find((source: Doc) => source.secretRef)?.secretRef
+          .name as string;
+        const keys = secrets.get(secretName);
+        if (!keys || !kindsOf(rendered).includes('ServiceMonitor')) continue;
+        const sendsToken =
+          'authorization' in findObject(rendered, 'ServiceMonitor').spec.endpoints[0];
+        expect({ where: command.where, secret: secretName, sendsToken }).toEqual({
+          where: command.where,
+          secret: secretName,
+          sendsToken: keys.has('METRICS_TOKEN'),
+        });
+      }
+    });
+  });
+
   describe('OpenTelemetry Collector', () => {
     const config = readYaml<Record<string, Doc>>(DEPLOY.collectorConfig);
 
@@ -109,14 +312,31 @@ describe('deployment manifests', () => {
         expect(pod.securityContext.runAsNonRoot).toBe(true);
       });
 
-      it('expose OTLP gRPC and HTTP through the Service the chart points at by default', () => {
+      it('expose OTLP gRPC and HTTP through the Service the documented chart commands point at', () => {
         const service = byKind('Service');
         expect(service?.metadata.name).toBe('opentelemetry-collector');
-        expect(service?.spec.ports.map((port: { port: number }) => port.port)).toEqual([
-          4317, 4318,
-        ]);
-        const values = readYaml(join(DEPLOY.chart, 'values.yaml'));
-        expect(values.config.otlpEndpoint).toBe('http://opentelemetry-collector:4317');
+        const ports = service?.spec.ports.map((port: { port: number }) => port.port);
+        expect(ports).toEqual([4317, 4318]);
+        const endpoints = documentedChartCommands()
+          .flatMap(({ parsed }) => parsed.options.set ?? [])
+          .filter((set) => set.startsWith('config.otlpEndpoint='))
+          .map((set) => new URL(set.slice('config.otlpEndpoint='.length)));
+        expect(endpoints.length).toBeGreaterThan(0);
+        for (const endpoint of endpoints) {
+          expect({ host: endpoint.hostname.split('.')[0], port: Number(endpoint.port) }).toEqual({
+            host: 'opentelemetry-collector',
+            port: 4317,
+          });
+        }
+      });
+
+      it('pass the Kubernetes schemas, with no field the schemas do not define', async () => {
+        for (const document of documents) {
+          expect({ kind: document.kind, problems: await schemaProblems(document) }).toEqual({
+            kind: document.kind,
+            problems: [],
+          });
+        }
       });
     });
   });

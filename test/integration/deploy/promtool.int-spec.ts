@@ -83,7 +83,7 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
   describe('alerts.yml', () => {
     const rules = readAlertRules();
     const tests = readYaml<AlertTestFile>(DEPLOY.alertTests);
-    const docs = readText(DEPLOY.docs);
+    const runbooks = readText(DEPLOY.runbooks);
 
     it('holds the alerts of the original, corrected, and the new ones', () => {
       expect(rules.map((rule) => rule.alert).sort()).toEqual(
@@ -101,14 +101,14 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
     });
 
     it.each(rules.map((rule) => [rule.alert, rule] as const))(
-      '%s has a severity, a summary, a description and a runbook that exists in the README',
+      '%s has a severity, a summary, a description and a runbook that exists in docs/runbooks.md',
       (_name, rule) => {
         expect(rule.labels?.severity).toMatch(/^(critical|warning)$/);
         expect(rule.annotations?.summary).toEqual(expect.any(String));
         expect(rule.annotations?.description).toEqual(expect.any(String));
-        const anchor = `README.md#${rule.alert.toLowerCase()}`;
-        expect(rule.annotations?.runbook_url).toBe(anchor);
-        expect(docs).toMatch(new RegExp(`^#{2,5} ${rule.alert}$`, 'm'));
+        // The heading's anchor is its text in lower case.
+        expect(rule.annotations?.runbook_url).toBe(`docs/runbooks.md#${rule.alert.toLowerCase()}`);
+        expect(runbooks).toMatch(new RegExp(`^## ${rule.alert}$`, 'm'));
       },
     );
 

@@ -18,10 +18,10 @@ describe(enableGracefulShutdown.name, () => {
   let exit: jest.Mock<void, [number]>;
   let disable: () => void;
 
-  function install(drainMs: number, closeBoundMs = 30_000): void {
+  async function install(drainMs: number, closeBoundMs = 30_000): Promise<void> {
     signals = new FakeSignals();
     exit = jest.fn<void, [number]>();
-    disable = enableGracefulShutdown(app.app, {
+    disable = await enableGracefulShutdown(app.app, {
       drainMs,
       closeBoundMs,
       exit,
@@ -36,7 +36,7 @@ describe(enableGracefulShutdown.name, () => {
 
   it('turns readiness 503 at once, serves through the drain, then closes and exits 0', async () => {
     app = await startTestApp();
-    install(3000);
+    await install(3000);
     const before = await fetch(`${app.url}/v1/info`);
     expect(before.headers.get('connection')).not.toBe('close');
     signals.send('SIGTERM');
@@ -58,7 +58,7 @@ describe(enableGracefulShutdown.name, () => {
 
   it('exits 1 at once on a second signal', async () => {
     app = await startTestApp();
-    install(100);
+    await install(100);
     signals.send('SIGTERM');
     signals.send('SIGINT');
     expect(exit.mock.calls).toEqual([[1]]);
@@ -76,7 +76,7 @@ describe(enableGracefulShutdown.name, () => {
 
     it('forces exit 1 when closing takes longer than the bound', async () => {
       app = await startTestApp({ LLM_PROXY_URL: simulator.url, HEALTH_CHECK_TIMEOUT_MS: '5000' });
-      install(0, 100);
+      await install(0, 100);
       // /health waits up to 5 s on the hung proxy: the close has to wait for it.
       const slow = getHealth(app.url, '/health');
       await waitFor(() => simulator.requests.some((r) => r.path === '/health/liveliness'));

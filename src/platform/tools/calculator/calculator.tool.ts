@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TraceTool } from '../../../observability/telemetry';
-import { ToolError } from '../tool.types';
+import { TraceTool } from '../../../observability/observers';
+import { TOOL_CALL, ToolError } from '../tool.types';
 import type { AgentTool, ToolContext } from '../tool.types';
 import { evaluateArithmetic, formatNumber, MAX_EXPRESSION_LENGTH } from './arithmetic';
 
@@ -23,7 +23,7 @@ export class CalculatorTool implements AgentTool {
     additionalProperties: false,
   };
 
-  @TraceTool()
+  @TraceTool(TOOL_CALL)
   execute(args: Record<string, unknown>, _context: ToolContext): Promise<string> {
     // Synchronous work; the executor turns a thrown ToolError into a rejection.
     return new Promise((resolve) => {

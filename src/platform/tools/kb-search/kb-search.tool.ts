@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { TraceTool } from '../../../observability/telemetry';
-import { KnowledgeService } from '../../knowledge/knowledge.service';
-import { ToolError } from '../tool.types';
+import { TraceTool } from '../../../observability/observers';
+import { KnowledgeService } from '../../knowledge';
+import { TOOL_CALL, ToolError } from '../tool.types';
 import type { AgentTool, ToolContext } from '../tool.types';
 
 export const KB_SEARCH_DEFAULT_LIMIT = 5;
@@ -37,7 +37,7 @@ export class KbSearchTool implements AgentTool {
   constructor(private readonly knowledge: KnowledgeService) {}
 
   /** Searches only context.tenantId's documents: the tenant comes from the caller, never from the model. */
-  @TraceTool()
+  @TraceTool(TOOL_CALL)
   async execute(args: Record<string, unknown>, context: ToolContext): Promise<string> {
     const { query, limit = KB_SEARCH_DEFAULT_LIMIT } = args;
     if (typeof query !== 'string' || query.trim() === '') {

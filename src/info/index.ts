@@ -1,0 +1,1 @@
+export { InfoModule } from './info.module';

@@ -1,0 +1,128 @@
+/**
+ * The typed records the observers take: what an agent run, a model call, a
+ * tool call, a budget decision and a health check report about themselves.
+ * The platform maps its own types onto these (typed descriptors beside the
+ * decorated methods), so renaming a field on either side is a compile error,
+ * never a silently missing attribute.
+ */
+
+/** The final status of an agent run: the `status` label of the run metrics and the stored run's status. */
+export const RUN_STATUSES = ['success', 'error', 'max_steps', 'budget_exceeded'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** The statuses that are an answer, not a failure: 201 to the client, an OK span, an info log line. */
+const SUCCESSFUL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['success', 'max_steps']);
+
+export function isSuccessfulRunStatus(status: RunStatus): boolean {
+  return SUCCESSFUL_RUN_STATUSES.has(status);
+}
+
+/** Budget periods: daily resets at 00:00 UTC, monthly on the 1st. */
+export const BUDGET_PERIODS = ['daily', 'monthly'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** True when the proxy reported no usage and the counts were estimated from text length. */
+  readonly estimated: boolean;
+}
+
+/** The agent a run is for, and what it was asked. */
+export interface AgentRunSubject {
+  readonly agentId: string;
+  readonly agentName: string;
+  /** The `agent_type` label. */
+  readonly agentType: string;
+  readonly model: string;
+  readonly maxSteps: number;
+  /** The user's input (recorded only with content capture on). */
+  readonly input: string;
+}
+
+export interface AgentRunReport {
+  readonly status: RunStatus;
+  readonly steps: number;
+  readonly usage: TokenUsage & { readonly totalTokens: number };
+  readonly durationMs: number;
+  /** The answer (recorded only with content capture on). */
+  readonly output: string | null;
+  /** The short, safe error text stored with the run. */
+  readonly error: string | null;
+  /** Why the run stopped early, when it did. */
+  readonly failure?: FailureReport;
+}
+
+/** A failure as the observers report it. */
+export interface FailureReport {
+  /** A low-cardinality class of failure (`error.type`, `error_type`): `timeout`, `http_503`, a class name. */
+  readonly errorType: string;
+  /**
+   * True for a failure nobody anticipated (a bug, a crash): logged at error with its stack.
+   * Anticipated ones (an outage, a refusal, a bad answer upstream) are warnings without one.
+   */
+  readonly unexpected: boolean;
+  readonly error: unknown;
+}
+
+/** A model call as asked. */
+export interface LlmCallSubject {
+  /** The requested model: it labels successes and failures alike. */
+  readonly model: string;
+  /** The conversation (recorded only with content capture on). */
+  readonly messages: readonly unknown[];
+}
+
+export interface LlmCallReport {
+  readonly responseId: string;
+  /** The model that answered (may differ from the requested one behind a proxy). */
+  readonly responseModel: string;
+  readonly finishReason: string;
+  readonly usage: TokenUsage;
+  readonly attempts: number;
+  /** The answer (recorded only with content capture on). */
+  readonly message: unknown;
+}
+
+export interface LlmCallFailureReport extends FailureReport {
+  readonly attempts: number;
+  /** The proxy's HTTP status, when it answered. */
+  readonly httpStatus?: number;
+}
+
+/** A tool call the model asked for. */
+export interface ToolCallSubject {
+  /** The registered tool's name, or the unknown-tool label. */
+  readonly toolName: string;
+  readonly callId: string;
+  /** The model's arguments (recorded only with content capture on). */
+  readonly arguments?: unknown;
+}
+
+/** Why a tool call never ran. */
+export type ToolCallRejection = 'unknown_tool' | 'invalid_arguments';
+
+/** A model call the token budget refused before it was made. */
+export interface BudgetRefusal {
+  readonly period: BudgetPeriod;
+  readonly requestedTokens: number;
+  readonly resetsAt: Date;
+}
+
+/** One tenant's ledger in one period, as the budget gauges show it. */
+export interface BudgetReading {
+  readonly tenantId: string;
+  readonly period: BudgetPeriod;
+  readonly limit: number;
+  readonly used: number;
+  readonly remaining: number;
+}
+
+/** One real evaluation of a health component. */
+export interface HealthCheckReport {
+  readonly component: string;
+  readonly up: boolean;
+  readonly durationMs: number;
+  /** Short and safe, when down. */
+  readonly error?: string;
+}

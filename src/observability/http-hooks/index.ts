@@ -1,0 +1,1 @@
+export { registerObservability } from './register-observability';

@@ -1,0 +1,13 @@
+export { ObserversModule } from './observers.module';
+export { AgentRunObserver } from './agent-run.observer';
+export { LlmCallObserver } from './llm-call.observer';
+export { ToolCallObserver } from './tool-call.observer';
+export { BudgetObserver } from './budget.observer';
+export { HealthCheckObserver } from './health-check.observer';
+export { TraceAgent, TraceLlmCall, TraceTool } from './observe.decorators';
+export type {
+  AgentRunDescriptor,
+  LlmCallDescriptor,
+  ToolCallDescriptor,
+} from './observe.decorators';
+export { failureReport } from './failure-report';

@@ -1,0 +1,196 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  spanNamed,
+  startInMemoryTracing,
+  type InMemoryTracing,
+} from '../../../test/helpers/in-memory-tracing';
+import {
+  bindTenantContext,
+  bindUserContext,
+  requestContextPlugin,
+  sampledTraceId,
+} from '../context';
+import { httpServerTracingPlugin } from './http-server-tracing.plugin';
+import { withSpan } from './with-span';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN_ID = '00f067aa0ba902b7';
+
+async function buildServer(): Promise<FastifyInstance> {
+  const fastify = Fastify();
+  await fastify.register(requestContextPlugin);
+  await fastify.register(httpServerTracingPlugin);
+  fastify.get('/v1/agents/:id', async () => {
+    bindTenantContext('tenant-a');
+    bindUserContext('alice');
+    await withSpan('lookup', {}, () => Promise.resolve());
+    return { trace_id: sampledTraceId() ?? null };
+  });
+  fastify.post('/v1/echo', async (request) => {
+    await Promise.resolve();
+    return { trace_id: sampledTraceId() ?? null, body: request.body };
+  });
+  fastify.get('/v1/broken', () => {
+    throw new Error('kaput');
+  });
+  fastify.get('/metrics', () => 'ok');
+  fastify.get('/health/live', () => ({ status: 'ok' }));
+  return fastify;
+}
+
+describe('httpServerTracingPlugin', () => {
+  describe('with telemetry on, everything sampled', () => {
+    let tracing: InMemoryTracing;
+    let server: FastifyInstance;
+
+    beforeAll(async () => {
+      tracing = startInMemoryTracing();
+      server = await buildServer();
+      await server.ready();
+    });
+    afterAll(async () => {
+      await server.close();
+      await tracing.stop();
+    });
+    beforeEach(() => tracing.reset());
+
+    it('makes a SERVER span named by the route template, parent of the spans inside', async () => {
+      const response = await server.inject({
+        method: 'GET',
+        url: '/v1/agents/42?verbose=1',
+        headers: { 'user-agent': 'jest' },
+      });
+      const spans = await tracing.collectSpans();
+      const serverSpan = spanNamed(spans, 'GET /v1/agents/:id');
+      const inner = spanNamed(spans, 'lookup');
+
+      expect(serverSpan.kind).toBe(SpanKind.SERVER);
+      expect(serverSpan.attributes).toMatchObject({
+        'http.request.method': 'GET',
+        'http.route': '/v1/agents/:id',
+        'url.path': '/v1/agents/42',
+        'http.response.status_code': 200,
+        'user_agent.original': 'jest',
+        tenant_id: 'tenant-a',
+        user_id: 'alice',
+      });
+      expect(inner.parentSpanContext?.spanId).toBe(serverSpan.spanContext().spanId);
+      expect(response.json()).toEqual({ trace_id: serverSpan.spanContext().traceId });
+      expect(response.headers.traceresponse).toBe(
+        `00-${serverSpan.spanContext().traceId}-${serverSpan.spanContext().spanId}-01`,
+      );
+    });
+
+    it('continues an incoming traceparent', async () => {
+      const response = await server.inject({
+        method: 'GET',
+        url: '/v1/agents/1',
+        headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` },
+      });
+      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET /v1/agents/:id');
+      expect(serverSpan.spanContext().traceId).toBe(TRACE_ID);
+      expect(serverSpan.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
+      expect(response.headers.traceresponse).toMatch(
+        new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`),
+      );
+    });
+
+    it('keeps the trace context across body parsing', async () => {
+      const response = await server.inject({
+        method: 'POST',
+        url: '/v1/echo',
+        payload: { hello: 'world' },
+      });
+      const serverSpan = spanNamed(await tracing.collectSpans(), 'POST /v1/echo');
+      expect(response.json()).toEqual({
+        trace_id: serverSpan.spanContext().traceId,
+        body: { hello: 'world' },
+      });
+    });
+
+    it.each([
+      'garbage',
+      `00-${'0'.repeat(32)}-${PARENT_SPAN_ID}-01`,
+      `ff-${TRACE_ID}-${PARENT_SPAN_ID}-01`,
+      `00-${TRACE_ID}-${PARENT_SPAN_ID}-01-${'x'.repeat(5000)}`,
+    ])('starts a new trace for a hostile traceparent %#', async (traceparent) => {
+      const response = await server.inject({
+        method: 'GET',
+        url: '/v1/agents/1',
+        headers: { traceparent },
+      });
+      expect(response.statusCode).toBe(200);
+      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET /v1/agents/:id');
+      expect(serverSpan.spanContext().traceId).not.toBe(TRACE_ID);
+      expect(serverSpan.parentSpanContext).toBeUndefined();
+    });
+
+    it('marks a 5xx answer ERROR with error.type', async () => {
+      const response = await server.inject({ method: 'GET', url: '/v1/broken' });
+      expect(response.statusCode).toBe(500);
+      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET /v1/broken');
+      expect(serverSpan.status.code).toBe(SpanStatusCode.ERROR);
+      expect(serverSpan.attributes['error.type']).toBe('500');
+    });
+
+    it('names an unmatched request by its method alone', async () => {
+      const response = await server.inject({ method: 'GET', url: '/nowhere/123' });
+      expect(response.statusCode).toBe(404);
+      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET');
+      expect(serverSpan.attributes['http.route']).toBeUndefined();
+      expect(serverSpan.status.code).toBe(SpanStatusCode.UNSET);
+    });
+
+    it('never traces /metrics or /health/*', async () => {
+      for (const url of ['/metrics', '/health/live', '/metrics?x=1']) {
+        const response = await server.inject({ method: 'GET', url });
+        expect(response.statusCode).toBe(200);
+        expect(response.headers.traceresponse).toBeUndefined();
+      }
+      expect(await tracing.collectSpans()).toHaveLength(0);
+    });
+  });
+
+  describe('with telemetry on and the caller not sampling', () => {
+    let tracing: InMemoryTracing;
+    let server: FastifyInstance;
+
+    beforeAll(async () => {
+      tracing = startInMemoryTracing({ TRACE_SAMPLE_RATIO: '1' });
+      server = await buildServer();
+      await server.ready();
+    });
+    afterAll(async () => {
+      await server.close();
+      await tracing.stop();
+    });
+
+    it('follows the caller: no span, no traceresponse, no trace id', async () => {
+      const response = await server.inject({
+        method: 'GET',
+        url: '/v1/agents/1',
+        headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-00` },
+      });
+      expect(response.json()).toEqual({ trace_id: null });
+      expect(response.headers.traceresponse).toBeUndefined();
+      expect(await tracing.collectSpans()).toHaveLength(0);
+    });
+  });
+
+  describe('with telemetry off', () => {
+    it('opens no span and adds no trace context', async () => {
+      const fastify = Fastify();
+      await fastify.register(requestContextPlugin);
+      await fastify.register(httpServerTracingPlugin);
+      fastify.get('/v1/x', (request) => ({
+        trace_id: sampledTraceId() ?? null,
+        server_span: request.requestContext?.serverSpan !== undefined,
+      }));
+      const response = await fastify.inject({ method: 'GET', url: '/v1/x' });
+      expect(response.headers.traceresponse).toBeUndefined();
+      expect(response.json()).toEqual({ trace_id: null, server_span: false });
+      await fastify.close();
+    });
+  });
+});

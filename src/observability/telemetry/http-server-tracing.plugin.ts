@@ -1,0 +1,123 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { isProbePath, SPAN_NAME } from '../catalog';
+import { REQUEST_CONTEXT_PLUGIN } from '../context';
+import { ATTR, TRACE_RESPONSE_HEADER } from './gen-ai.attributes';
+import { stampRequestAttributes } from './request-attributes.span-processor';
+import { activeTracer } from './telemetry.state';
+
+export const HTTP_SERVER_TRACING_PLUGIN = 'eap-http-server-tracing';
+
+/**
+ * The inbound HTTP server span, made with Fastify hooks. It replaces
+ * @opentelemetry/instrumentation-http, which does its span work on every
+ * request, sampled or not (measured in docs/performance.md). Per request it
+ * extracts the W3C traceparent, asks the sampler, and runs the rest of the
+ * request in the resulting context; only a sampled request gets attributes, a
+ * `traceresponse` header and an exported span. The span is named by the
+ * route template. /metrics and /health/* are never traced. The span and its
+ * context are kept on the request context, where logs and metrics read them.
+ *
+ * With telemetry off nothing is registered.
+ */
+export const httpServerTracingPlugin = fp(
+  (fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void) => {
+    const tracer = activeTracer();
+    if (!tracer) {
+      done();
+      return;
+    }
+    fastify.addHook('onRequest', (request, reply, next) => {
+      const ctx = request.requestContext;
+      if (!ctx || isProbePath(request.url)) {
+        next();
+        return;
+      }
+      const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+      const route = request.routeOptions.url;
+      const span = tracer.startSpan(
+        SPAN_NAME.httpServer(request.method, route),
+        { kind: SpanKind.SERVER },
+        parent,
+      );
+      const { traceId, spanId, traceFlags } = span.spanContext();
+      // An unsampled new trace (no caller's traceparent) has nothing to continue or propagate:
+      // skipping the context switch is the cheap path of most requests at low sampling ratios.
+      if (!(traceFlags & TraceFlags.SAMPLED) && trace.getSpanContext(parent) === undefined) {
+        next();
+        return;
+      }
+      const spanContext = trace.setSpan(parent, span);
+      ctx.serverSpan = { span, context: spanContext };
+      if (span.isRecording()) describeRequest(span, request, route);
+      if (traceFlags & TraceFlags.SAMPLED) {
+        void reply.header(TRACE_RESPONSE_HEADER, `00-${traceId}-${spanId}-01`);
+      }
+      context.with(spanContext, next);
+    });
+
+    // Body parsing resumes on the socket's async context; re-enter the span's
+    // (only then: a bodiless request is still inside it, and entering costs more than looking).
+    fastify.addHook('preValidation', (request, _reply, next) => {
+      const state = request.requestContext?.serverSpan;
+      if (state && context.active() !== state.context) context.with(state.context, next);
+      else next();
+    });
+
+    fastify.addHook('onResponse', (request, reply, next) => {
+      endServerSpan(request, reply);
+      next();
+    });
+
+    fastify.addHook('onRequestAbort', (request, next) => {
+      endServerSpan(request, undefined);
+      next();
+    });
+    done();
+  },
+  { name: HTTP_SERVER_TRACING_PLUGIN, fastify: '5.x', dependencies: [REQUEST_CONTEXT_PLUGIN] },
+);
+
+function describeRequest(span: Span, request: FastifyRequest, route: string | undefined): void {
+  const queryAt = request.url.indexOf('?');
+  span.setAttributes({
+    [ATTR.httpRequestMethod]: request.method,
+    [ATTR.urlPath]: queryAt === -1 ? request.url : request.url.slice(0, queryAt),
+    [ATTR.urlScheme]: request.protocol,
+    [ATTR.clientAddress]: request.ip,
+  });
+  if (route) span.setAttribute(ATTR.httpRoute, route);
+  const userAgent = request.headers['user-agent'];
+  if (userAgent) span.setAttribute(ATTR.userAgentOriginal, userAgent);
+}
+
+function endServerSpan(request: FastifyRequest, reply: FastifyReply | undefined): void {
+  const ctx = request.requestContext;
+  const span = ctx?.serverSpan?.span;
+  // Also what makes a second call (abort, then response) a no-op: an ended span records nothing.
+  if (!span?.isRecording()) return;
+  if (reply) {
+    const status = reply.statusCode;
+    span.setAttribute(ATTR.httpResponseStatusCode, status);
+    // Server spans: only 5xx is the server's failure (HTTP conventions).
+    if (status >= 500) {
+      span.setAttribute(ATTR.errorType, String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  } else {
+    span.setAttribute(ATTR.errorType, 'aborted');
+  }
+  // From the request itself: this hook may run in another request's async context.
+  stampRequestAttributes(span, ctx);
+  span.end();
+}
