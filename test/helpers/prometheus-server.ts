@@ -1,28 +1,34 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { freePort } from './free-port';
-import { waitFor } from './wait-for';
 import type { Doc } from './deploy-artefacts';
+import { findBinary, startServerProcess } from './server-process';
 
-const INSTALL_HINT =
-  'install Debian\'s "prometheus" package (bash scripts/ensure-services.sh does it)';
+/** The binaries the deploy tests run, with the Debian package that ships each. */
+const BINARIES = {
+  prometheus: { names: ['prometheus'], debianPackage: 'prometheus' },
+  promtool: { names: ['promtool'], debianPackage: 'prometheus' },
+  // Debian renames the upstream `alertmanager` binary.
+  alertmanager: {
+    names: ['prometheus-alertmanager', 'alertmanager'],
+    debianPackage: 'prometheus-alertmanager',
+  },
+  amtool: { names: ['amtool'], debianPackage: 'prometheus-alertmanager' },
+} as const;
+
+export type PrometheusBinary = keyof typeof BINARIES;
 
 /** Absolute path of a binary on PATH; throws a clear error naming the fix when it is missing. */
-export function requireBinary(name: 'prometheus' | 'promtool'): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  throw new Error(`${name} is not on PATH: ${INSTALL_HINT}`);
+export function requireBinary(name: PrometheusBinary): string {
+  const { names, debianPackage } = BINARIES[name];
+  return findBinary(
+    names,
+    () =>
+      new Error(
+        `${name} is not on PATH: install Debian's "${debianPackage}" package (bash scripts/ensure-services.sh does it)`,
+      ),
+  );
 }
 
 export interface CommandResult {
@@ -37,11 +43,25 @@ export function runPromtool(
   cwd: string,
   timeoutMs = 30_000,
 ): Promise<CommandResult> {
-  const promtool = requireBinary('promtool');
+  return runTool('promtool', args, cwd, timeoutMs);
+}
+
+/** Runs amtool (Alertmanager's command line) the same way. */
+export function runAmtool(args: string[], cwd: string, timeoutMs = 30_000): Promise<CommandResult> {
+  return runTool('amtool', args, cwd, timeoutMs);
+}
+
+function runTool(
+  name: 'promtool' | 'amtool',
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+): Promise<CommandResult> {
+  const binary = requireBinary(name);
   return new Promise((resolve, reject) => {
-    execFile(promtool, args, { cwd, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(binary, args, { cwd, timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') {
-        reject(new Error(`promtool ${args.join(' ')} did not finish: ${error.message}\n${stderr}`));
+        reject(new Error(`${name} ${args.join(' ')} did not finish: ${error.message}\n${stderr}`));
         return;
       }
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
@@ -70,23 +90,6 @@ export interface PrometheusServer {
   close(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-// A crashed test run must not leave a Prometheus behind.
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 /**
  * Starts a real Prometheus on a free loopback port with the given
  * configuration (an object, written as prometheus.yml into a temp dir), and
@@ -96,72 +99,33 @@ export async function startPrometheus(
   config: Record<string, unknown>,
   { readyTimeoutMs = 30_000 }: { readyTimeoutMs?: number } = {},
 ): Promise<PrometheusServer> {
-  const binary = requireBinary('prometheus');
-  const dir = mkdtempSync(join(tmpdir(), 'eap-prometheus-'));
-  const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(configFile, toYaml(config));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    binary,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  running.add(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+  const server = await startServerProcess({
+    name: 'prometheus',
+    binary: requireBinary('prometheus'),
+    tempPrefix: 'eap-prometheus-',
+    readyPath: '/-/ready',
+    readyTimeoutMs,
+    prepare: (dir, port) => {
+      const configFile = join(dir, 'prometheus.yml');
+      writeFileSync(configFile, toYaml(config));
+      return [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ];
+    },
   });
 
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, 10_000))) {
-      child.kill('SIGKILL');
-      await waitForExit(child, 5_000);
-    }
-    running.delete(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-
   const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(10_000) });
     return (await res.json()) as T;
   };
 
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) {
-          throw new Error(`prometheus exited with code ${child.exitCode}: ${stderr}`);
-        }
-        try {
-          const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
-          return res.ok;
-        } catch {
-          return false;
-        }
-      },
-      { timeoutMs: readyTimeoutMs, intervalMs: 100 },
-    );
-  } catch (error) {
-    await close();
-    throw new Error(
-      `prometheus did not become ready: ${error instanceof Error ? error.message : String(error)}\n${stderr}`,
-    );
-  }
-
   return {
-    url,
+    url: server.url,
     api,
     query: (expr) => api<PromQueryResult>(`/api/v1/query?query=${encodeURIComponent(expr)}`),
-    close,
+    close: server.close,
   };
 }

@@ -37,9 +37,14 @@ import { waitFor } from '../../helpers/wait-for';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** deploy/prometheus/prometheus.yml with the target rewritten to the test app and 1 s intervals. */
+/**
+ * deploy/prometheus/prometheus.yml with the target rewritten to the test app and 1 s intervals,
+ * without its Alertmanager (no such host here; alerts-end-to-end.e2e-spec.ts runs one).
+ */
 function prometheusConfigFor(target: string): Record<string, Doc> {
-  const base = readYaml<Record<string, Doc>>(DEPLOY.prometheusConfig);
+  const { alerting: _noAlertmanager, ...base } = readYaml<Record<string, Doc>>(
+    DEPLOY.prometheusConfig,
+  );
   const configDir = dirname(DEPLOY.prometheusConfig);
   return {
     ...base,

@@ -15,6 +15,17 @@ import {
   REPO_ROOT,
   type Doc,
 } from '../../helpers/deploy-artefacts';
+import { ALERTMANAGER_CONFIG, startAlertmanager } from '../../helpers/alertmanager';
+import {
+  ComposeService,
+  dockerfileEnv,
+  dockerfileHealthcheck,
+  environmentOf,
+  httpProbeOf,
+  listenPortOf,
+} from '../../helpers/compose';
+import { startLlmSimulator } from '../../helpers/llm-simulator';
+import { isPerSecondQuery, PER_SECOND_UNITS } from '../../helpers/dashboard-units';
 import {
   documentationFiles,
   documentedHelmCommands,
@@ -337,6 +348,7 @@ describe('deployment manifests', () => {
     it('runs the whole local stack', () => {
       expect(Object.keys(compose.services).sort()).toEqual(
         [
+          'alertmanager',
           'api',
           'grafana',
           'jaeger',
@@ -431,6 +443,95 @@ describe('deployment manifests', () => {
       expect(simulated.litellm_params.api_base).toBe('http://llm-sim:4010/v1');
       expect(compose.services['llm-sim']?.command).toEqual(
         expect.arrayContaining(['--port', '4010', '--host', '0.0.0.0']),
+      );
+    });
+  });
+
+  describe('docker-compose.yml healthchecks and alerting', () => {
+    const compose = readYaml<{ services: Record<string, ComposeService> }>(DEPLOY.compose);
+    const dockerfile = readText(DEPLOY.dockerfile);
+    const appImage = compose.services.api?.image as string;
+    const isAppImage = (service: ComposeService) => service.image === appImage;
+    const imageEnv = (service: ComposeService) =>
+      environmentOf(service, isAppImage(service) ? dockerfileEnv(dockerfile) : {});
+    const probeOf = (service: ComposeService) =>
+      httpProbeOf(
+        service,
+        isAppImage(service) ? dockerfileHealthcheck(dockerfile) : undefined,
+        imageEnv(service),
+      );
+    const portOf = (service: ComposeService) =>
+      listenPortOf(service, imageEnv(service), isAppImage(service));
+
+    it('reads the Dockerfile healthcheck the app image carries (the one services of that image inherit)', () => {
+      expect(probeOf({ image: appImage })).toEqual({ port: 8000, path: '/health/live' });
+      expect(probeOf({ image: appImage, environment: { PORT: '9000' } })).toEqual({
+        port: 9000,
+        path: '/health/live',
+      });
+    });
+
+    it('probes, in every HTTP healthcheck, the port its service listens on', () => {
+      const probed = Object.entries(compose.services).filter(([, service]) => probeOf(service));
+      expect(probed.map(([name]) => name)).toEqual(
+        expect.arrayContaining(['alertmanager', 'api', 'llm-sim']),
+      );
+      for (const [name, service] of probed) {
+        expect({ name, probed: probeOf(service)?.port }).toEqual({ name, probed: portOf(service) });
+      }
+    });
+
+    it("gives the simulator a healthcheck of its own: the image's probes a port and path it does not serve", async () => {
+      const service = compose.services['llm-sim'] ?? {};
+      const inherited = httpProbeOf({}, dockerfileHealthcheck(dockerfile), imageEnv(service));
+      expect(inherited?.port).not.toBe(portOf(service));
+      const probe = probeOf(service);
+      const simulator = await startLlmSimulator();
+      try {
+        expect((await fetch(`${simulator.url}${probe?.path}`)).status).toBe(200);
+        expect((await fetch(`${simulator.url}${inherited?.path}`)).status).toBe(404);
+      } finally {
+        await simulator.close();
+      }
+    });
+
+    it("probes the API's liveness route", () => {
+      const controller = readText(join(REPO_ROOT, 'src/observability/health/health.controller.ts'));
+      const probe = probeOf(compose.services.api ?? {});
+      const [, base, route] = /^\/(\w+)\/(\w+)$/.exec(probe?.path ?? '') ?? [];
+      expect(controller).toContain(`@Controller('${base}')`);
+      expect(controller).toContain(`@Get('${route}')`);
+    });
+
+    it('probes a path the real Alertmanager answers, started with the shipped config', async () => {
+      const probe = probeOf(compose.services.alertmanager ?? {});
+      const alertmanager = await startAlertmanager(readYaml(ALERTMANAGER_CONFIG));
+      try {
+        expect((await fetch(`${alertmanager.url}${probe?.path}`)).status).toBe(200);
+      } finally {
+        await alertmanager.close();
+      }
+    });
+
+    it('starts LiteLLM once the simulator behind it is healthy', () => {
+      expect(compose.services.litellm?.depends_on).toMatchObject({
+        'llm-sim': { condition: 'service_healthy' },
+      });
+    });
+
+    it('sends Prometheus alerts to the alertmanager service, on its port, with the shipped config mounted', () => {
+      const alerting = readYaml(DEPLOY.prometheusConfig).alerting;
+      const targets = alerting.alertmanagers.flatMap((entry: Doc) =>
+        entry.static_configs.flatMap((config: Doc) => config.targets as string[]),
+      );
+      const alertmanager = compose.services.alertmanager ?? {};
+      expect(targets).toEqual([`alertmanager:${portOf(alertmanager)}`]);
+      expect(compose.services.prometheus?.depends_on).toContain('alertmanager');
+      const configFlag = (alertmanager.command as string[]).find((arg) =>
+        arg.startsWith('--config.file='),
+      );
+      expect(alertmanager.volumes).toContain(
+        `./alertmanager/alertmanager.yml:${configFlag?.slice('--config.file='.length)}:ro`,
       );
     });
   });
@@ -586,6 +687,40 @@ describe('deployment manifests', () => {
         ),
       );
       expect(Object.values(METRIC).filter((metric) => !used.has(metric))).toEqual([]);
+    });
+
+    it.each(panels.map((panel) => [panel.title, panel] as const))(
+      '%s shows a per-second unit exactly when it plots a per-second rate',
+      (title, panel) => {
+        const exprs = (panel.targets ?? []).flatMap((target) => (target.expr ? [target.expr] : []));
+        const rates = exprs.filter((expr) => isPerSecondQuery(expr));
+        // One unit per panel: a panel cannot mix rates and other values without overrides.
+        expect({ title, mixed: rates.length > 0 && rates.length < exprs.length }).toEqual({
+          title,
+          mixed: false,
+        });
+        const unit = (panel as Doc).fieldConfig?.defaults?.unit as string | undefined;
+        expect({ title, perSecondUnit: PER_SECOND_UNITS.has(unit ?? '') }).toEqual({
+          title,
+          perSecondUnit: rates.length > 0,
+        });
+      },
+    );
+
+    it.each([
+      ['sum by (endpoint) (rate(x[$__rate_interval]))', true],
+      ['sum(irate(x[1m])) or vector(0)', true],
+      ['topk(5, sum by (model) (rate(x[5m])))', true],
+      ['sum(rate(x[5m])) + sum(rate(y[5m]))', true],
+      ['sum(rate(x[5m])) > 0', true],
+      ['sum(rate(x[1h])) * 3600', false],
+      ['sum(rate(x[5m])) / sum(rate(y[5m]))', false],
+      ['histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))', false],
+      ['sum(increase(x[5m]))', false],
+      ['count(rate(x[5m]))', false],
+      ['max by (tenant_id) (token_budget_remaining)', false],
+    ])('tells a per-second rate from the rest: %s → %s', (expr, expected) => {
+      expect(isPerSecondQuery(expr)).toBe(expected);
     });
 
     it('the offline parser reports a broken expression (so the check above can fail)', () => {

@@ -129,10 +129,10 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
     it('aggregates across replicas where the original did not', () => {
       const byName = new Map(rules.map((rule) => [rule.alert, rule.expr.replace(/\s+/g, ' ')]));
       expect(byName.get('HighErrorRate')).toMatch(
-        /^sum\(rate\(http_requests_total\{[^}]*status=~"5\.\."[^}]*\}\[5m\]\)\) \/ sum\(rate\(http_requests_total\{[^}]*\}\[5m\]\)\) > 0\.05/,
+        /^sum by \(namespace, job\) \(rate\(http_requests_total\{[^}]*status=~"5\.\."[^}]*\}\[5m\]\)\) \/ sum by \(namespace, job\) \(rate\(http_requests_total\{[^}]*\}\[5m\]\)\) > 0\.05/,
       );
       expect(byName.get('HighLatency')).toMatch(
-        /^histogram_quantile\(0\.95, sum by \(le\) \(rate\(http_request_duration_seconds_bucket\{/,
+        /^histogram_quantile\(0\.95, sum by \(namespace, job, le\) \(rate\(http_request_duration_seconds_bucket\{/,
       );
     });
 
@@ -141,7 +141,10 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
       expect(parsePromql(proxy?.expr ?? '').metricNames).toEqual(['health_component_up']);
       expect(proxy?.expr).toContain('component="llm_proxy"');
       const down = rules.find((rule) => rule.alert === 'AgentPlatformDown');
-      expect(down?.expr.trim()).toBe(`up{job="${PROMETHEUS_JOB}"} == 0`);
+      // A failing scrape, and no target at all (scaled to 0, deleted, not selected).
+      expect(down?.expr.replace(/\s+/g, ' ').trim()).toBe(
+        `up{job="${PROMETHEUS_JOB}"} == 0 or absent(up{job="${PROMETHEUS_JOB}"})`,
+      );
     });
 
     it('has a promtool test in which each alert fires and one in which it stays quiet', () => {
