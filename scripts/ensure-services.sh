@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests use are up: PostgreSQL on 127.0.0.1:5432,
-# Redis on 127.0.0.1:6379, the Prometheus/promtool binaries, and Go with the
+# Redis on 127.0.0.1:6379, Prometheus, promtool and Alertmanager, and Go with the
 # libraries the Helm renderer builds from. Starts or installs what is missing;
 # safe to run again. It never stops or kills a
 # process it did not start.
@@ -65,6 +65,11 @@ main() {
   # prometheus and promtool, for the promtool tests and the real-Prometheus e2e tests.
   if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
     install_packages prometheus
+  fi
+
+  # A real Alertmanager (and amtool) for the alerts' end-to-end and inhibit-rule tests.
+  if ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1; then
+    install_packages prometheus-alertmanager
   fi
 
   # Go and the libraries tools/helm-render builds from in GOPATH mode (the chart tests: Helm's own
