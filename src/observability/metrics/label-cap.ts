@@ -5,7 +5,9 @@ import { MAX_LABEL_VALUE_LENGTH, OVERFLOW_LABEL } from './metric-names';
 export const EMPTY_LABEL = 'unknown';
 
 /**
- * Keeps the first `max` distinct values of a user-supplied label; later ones
+ * prom-client bounds nothing: every distinct label value is a series rendered on
+ * every scrape, about 1.1 µs a line (docs/performance.md), so /metrics
+ * would be a denial-of-service lever. Keeps the first `max` distinct values of a user-supplied label; later ones
  * fold into `_other`, and every folded sample counts in
  * metrics_label_overflow_total for each metric it was written to.
  */

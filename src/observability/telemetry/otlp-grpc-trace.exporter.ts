@@ -40,8 +40,10 @@ export const MAX_RECONNECT_BACKOFF_MS = 5000;
 export const RECONNECT_AFTER_FAILING_MS = 20_000;
 
 /**
- * OTLP/gRPC span exporter: the stock exporter's configuration (OTEL_EXPORTER_OTLP_*
- * headers, TLS, compression, timeout) and serializer, on a transport whose
+ * Replaces the transport of @opentelemetry/exporter-trace-otlp-grpc: with it, export
+ * resumed 13 s after a 40 s collector outage and never after a hung connection
+ * (docs/performance.md). OTLP/gRPC span exporter: the stock exporter's configuration
+ * (OTEL_EXPORTER_OTLP_* headers, TLS, compression, timeout) and serializer, on a transport whose
  * channel reconnects within MAX_RECONNECT_BACKOFF_MS of the collector coming
  * back. The stock transport cannot be given channel options, and because gRPC
  * shares connections across clients with the same options, recreating that
