@@ -48,9 +48,6 @@ export const HEALTH_CHECK_DURATION_BUCKETS = [
 /** Label value that user-supplied values fold into past their cap. */
 export const OVERFLOW_LABEL = '_other';
 
-/** Route label for requests no route matched. */
-export const UNMATCHED_ROUTE = 'unmatched';
-
 /** Methods kept as they are in the `method` label; any other folds into OTHER. */
 export const HTTP_METHODS: ReadonlySet<string> = new Set([
   'GET',
