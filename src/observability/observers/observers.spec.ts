@@ -11,6 +11,7 @@ import { startObservedModule } from '../../../test/helpers/observability';
 import type { ObservedModule } from '../../../test/helpers/observability';
 import type { AgentRunReport, RunStatus } from '../catalog';
 import { newRequestContext, runWithRequestContext } from '../context';
+import type { RequestContext } from '../context';
 import { failureReport } from './failure-report';
 import { BudgetObserver } from './budget.observer';
 import { HealthCheckObserver } from './health-check.observer';
@@ -160,6 +161,16 @@ class FakeRunner {
 const AGENT: FakeAgent = { id: 'agent-1', name: 'helper', type: 'assistant' };
 const SECRET_PROMPT = 'what is 2+2 for my secret project zebra';
 
+/** Runs fn in a request whose server span is sampled, as the tracing hooks leave it. */
+function inTracedRequest<T>(ctx: RequestContext, fn: () => Promise<T>): Promise<T> {
+  const span = trace.getTracer('test').startSpan('POST /v1/agents/:id/runs');
+  const spanContext = trace.setSpan(context.active(), span);
+  ctx.serverSpan = { span, context: spanContext };
+  return runWithRequestContext(ctx, () =>
+    context.with(spanContext, () => fn().finally(() => span.end())),
+  );
+}
+
 async function observedModule(env: Record<string, string> = {}): Promise<ObservedModule> {
   return startObservedModule({ env, providers: [FakeLlmClient, FakeCalculator, FakeRunner] });
 }
@@ -274,9 +285,11 @@ describe('observers (telemetry on)', () => {
   it('reports a run, its tool call and its model call, nested, each with its samples and lines', async () => {
     const ctx = newRequestContext('req_1');
     ctx.tenantId = 'tenant-a';
-    await runWithRequestContext(ctx, () => observed.get(FakeRunner).execute(AGENT, SECRET_PROMPT));
+    await inTracedRequest(ctx, () => observed.get(FakeRunner).execute(AGENT, SECRET_PROMPT));
     const spans = await tracing.collectSpans();
     const run = spanNamed(spans, 'invoke_agent helper');
+    const server = spanNamed(spans, 'POST /v1/agents/:id/runs');
+    expect(run.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     const chat = spanNamed(spans, 'chat gpt-4o-mini');
     const tool = spanNamed(spans, 'execute_tool calculator');
     expect(run.attributes).toEqual({
@@ -480,6 +493,15 @@ describe('observers (telemetry on)', () => {
     const method = FakeCalculator.prototype.execute;
     expect(method.name).toBe('execute');
     expect(Reflect.getMetadata('tool:kind', method)).toBe('arithmetic');
+  });
+
+  it('makes no spans inside a request the tracing hooks did not trace (no orphan trees), but still counts and logs', async () => {
+    await runWithRequestContext(newRequestContext('req_unsampled'), () =>
+      observed.get(FakeRunner).execute(AGENT, 'hi'),
+    );
+    expect(await tracing.collectSpans()).toHaveLength(0);
+    expect(observed.logs.events('agent.execute.completed')).toHaveLength(1);
+    for (const line of observed.logs.lines()) expect(line.trace_id).toBeUndefined();
   });
 
   it('makes no spans inside a trace the sampler declined, but still counts and logs', async () => {

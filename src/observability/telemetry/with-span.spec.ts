@@ -4,7 +4,12 @@ import {
   startInMemoryTracing,
   type InMemoryTracing,
 } from '../../../test/helpers/in-memory-tracing';
-import { sampledSpanContext, sampledTraceId } from '../context';
+import {
+  newRequestContext,
+  runWithRequestContext,
+  sampledSpanContext,
+  sampledTraceId,
+} from '../context';
 import { withSpan } from './with-span';
 
 describe(withSpan.name, () => {
@@ -41,6 +46,18 @@ describe(withSpan.name, () => {
       expect(span.attributes).toEqual({ 'kb.documents': 3, 'kb.done': true });
       expect(inside).toBe(span.spanContext().traceId);
       expect(sampledSpanContext()).toBeUndefined();
+    });
+
+    it('makes no span inside a request its server span did not trace: no orphan root', async () => {
+      const seen: unknown[] = [];
+      await runWithRequestContext(newRequestContext('req_1'), () =>
+        withSpan('custom', {}, (span) => {
+          seen.push(span);
+          return Promise.resolve();
+        }),
+      );
+      expect(seen).toEqual([undefined]);
+      expect(await tracing.collectSpans()).toHaveLength(0);
     });
 
     it('marks the span ERROR with error.type and rethrows', async () => {

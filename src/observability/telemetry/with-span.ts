@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { ClassifiedError } from '../../common';
+import { currentRequestContext } from '../context';
 import { ATTR } from './gen-ai.attributes';
 import { activeTracer } from './telemetry.state';
 
@@ -19,16 +20,22 @@ export interface SpanPlan {
 
 /**
  * Runs fn inside a new active span and ends the span when fn settles; fn
- * sets the span's attributes and status. With telemetry off, or inside a
- * trace the sampler declined, fn runs with no span at all (undefined): no
- * span object, no context switch. The plan is built only when a span is made.
+ * sets the span's attributes and status. With telemetry off, inside a trace
+ * the sampler declined, or inside a request that is not traced, fn runs with
+ * no span at all (undefined): no span object, no context switch. The plan is
+ * built only when a span is made.
+ *
+ * A request is traced whole or not at all: when its server span was not
+ * sampled, nothing within it may start a trace of its own, which the ratio
+ * sampler would then sample as an orphan tree. Work outside any request
+ * (start-up, background checks) may start root spans.
  */
 export function observedSpan<T>(
   plan: () => SpanPlan,
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   const tracer = activeTracer();
-  if (!tracer || insideUnsampledTrace()) return fn(undefined);
+  if (!tracer || insideUntracedRequest() || insideUnsampledTrace()) return fn(undefined);
   const { name, kind, attributes } = plan();
   return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
@@ -82,6 +89,16 @@ export function errorTypeOf(error: unknown): string {
   if (error instanceof ClassifiedError) return error.errorType;
   if (error instanceof Error) return error.name || error.constructor.name || 'Error';
   return '_OTHER';
+}
+
+/**
+ * True inside a request the tracing hooks did not trace (an unsampled new
+ * trace, a probe): the request context, entered for every request anyway,
+ * says so without a context switch into a non-recording span.
+ */
+function insideUntracedRequest(): boolean {
+  const ctx = currentRequestContext();
+  return ctx !== undefined && ctx.serverSpan === undefined;
 }
 
 /** True inside a trace the sampler already declined: children would not be recorded either. */
