@@ -128,7 +128,7 @@ describe(`tracing at TRACE_SAMPLE_RATIO=${RATIO}`, () => {
     );
     expect([...agentTraces].sort()).toEqual([...runTraceIds].sort());
     for (const traceId of runTraceIds) {
-      const names = receiver.trace(traceId!).map((s) => s.name);
+      const names = receiver.trace(traceId).map((s) => s.name);
       expect(names).toEqual(
         expect.arrayContaining([
           'POST /v1/agents/:id/runs',
