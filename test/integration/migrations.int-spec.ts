@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config';
 import { dataSourceOptions } from '../../src/database';
+import { MIGRATIONS } from '../../src/database/migrations';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
 
 const EXPECTED_TABLES = ['agents', 'api_keys', 'documents', 'runs', 'tenants'];
@@ -33,6 +34,30 @@ async function exerciseSchema(source: DataSource): Promise<void> {
       `INSERT INTO tenants (name, daily_token_limit, monthly_token_limit) VALUES ('bad', -1, 1)`,
     ),
   ).rejects.toThrow(/check constraint/);
+  // Every run status is storable, and only those.
+  const [agent] = await source.query(
+    `INSERT INTO agents (tenant_id, name, type, model, max_steps) VALUES ($1, 'a', 't', 'm', 5) RETURNING id`,
+    [tenant.id],
+  );
+  for (const status of [
+    'running',
+    'success',
+    'error',
+    'max_steps',
+    'budget_exceeded',
+    'cancelled',
+  ]) {
+    await source.query(
+      `INSERT INTO runs (tenant_id, agent_id, user_id, status, input) VALUES ($1, $2, 'u', $3, 'x')`,
+      [tenant.id, agent.id, status],
+    );
+  }
+  await expect(
+    source.query(
+      `INSERT INTO runs (tenant_id, agent_id, user_id, status, input) VALUES ($1, $2, 'u', 'paused', 'x')`,
+      [tenant.id, agent.id],
+    ),
+  ).rejects.toThrow(/check constraint/);
 }
 
 describe('database migrations', () => {
@@ -59,7 +84,7 @@ describe('database migrations', () => {
     });
 
     it('reverts cleanly', async () => {
-      await source.undoLastMigration();
+      for (let i = 0; i < MIGRATIONS.length; i++) await source.undoLastMigration();
       expect(await migratedTables(source)).toEqual([]);
       await source.runMigrations();
       expect(await migratedTables(source)).toEqual(EXPECTED_TABLES);

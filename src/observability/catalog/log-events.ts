@@ -15,6 +15,7 @@ export const LOG_EVENTS = {
   agentExecuteFailed: 'agent.execute.failed',
   llmRequestCompleted: 'llm.request.completed',
   llmRequestFailed: 'llm.request.failed',
+  llmRequestCancelled: 'llm.request.cancelled',
   toolExecuteCompleted: 'tool.execute.completed',
   toolExecuteFailed: 'tool.execute.failed',
   toolExecuteCrashed: 'tool.execute.crashed',

@@ -7,7 +7,13 @@
  */
 
 /** The final status of an agent run: the `status` label of the run metrics and the stored run's status. */
-export const RUN_STATUSES = ['success', 'error', 'max_steps', 'budget_exceeded'] as const;
+export const RUN_STATUSES = [
+  'success',
+  'error',
+  'max_steps',
+  'budget_exceeded',
+  'cancelled',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The statuses that are an answer, not a failure: 201 to the client, an OK span, an info log line. */
@@ -85,6 +91,8 @@ export interface LlmCallReport {
 }
 
 export interface LlmCallFailureReport extends FailureReport {
+  /** Stopped by us (the client left, the run's deadline), not failed: counted as `cancelled`. */
+  readonly cancelled: boolean;
   readonly attempts: number;
   /** The proxy's HTTP status, when it answered. */
   readonly httpStatus?: number;

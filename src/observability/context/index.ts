@@ -1,6 +1,8 @@
 export {
+  abandonedSignal,
   acceptRequestId,
   bindAgentContext,
+  ClientClosedError,
   bindTenantContext,
   bindUserContext,
   currentRequestContext,

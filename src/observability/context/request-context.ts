@@ -22,6 +22,39 @@ export interface RequestContext {
   agentType?: string;
   /** Set by the tracing hooks when the request has a server span. */
   serverSpan?: ServerSpanState;
+  /** Set when the client closed the connection before the answer was sent. */
+  abandonedAt?: bigint;
+  /** Made on first use by abandonedSignal(). */
+  abandonment?: AbortController;
+}
+
+/** Why the signal of an abandoned request aborted. */
+export class ClientClosedError extends Error {
+  constructor() {
+    super('The client closed the connection before the answer was sent');
+    this.name = 'ClientClosedError';
+  }
+}
+
+/**
+ * Aborts when the request's client goes away before its answer: work done for
+ * it (an agent run, a model call) can stop at once instead of spending for
+ * nobody. Made on first use, so requests that never ask pay nothing.
+ */
+export function abandonedSignal(ctx: RequestContext): AbortSignal {
+  ctx.abandonment ??= new AbortController();
+  if (ctx.abandonedAt !== undefined && !ctx.abandonment.signal.aborted) {
+    ctx.abandonment.abort(new ClientClosedError());
+  }
+  return ctx.abandonment.signal;
+}
+
+/** Marks the request abandoned and aborts its signal; true the first time only. */
+export function markAbandoned(ctx: RequestContext): boolean {
+  if (ctx.abandonedAt !== undefined) return false;
+  ctx.abandonedAt = process.hrtime.bigint();
+  ctx.abandonment?.abort(new ClientClosedError());
+  return true;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

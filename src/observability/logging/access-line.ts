@@ -17,6 +17,8 @@ export interface AccessLine {
   /** The request target as received: the `path` rule strips its query string and fragment. */
   readonly path: string;
   readonly status: number;
+  /** The client closed the connection before the answer (status 499). */
+  readonly aborted?: true;
   readonly durationMs: number;
   /** The request's sampled span, whose ids the line carries to join its trace. */
   readonly trace?: { readonly traceId: string; readonly spanId: string };
@@ -51,6 +53,7 @@ export function formatAccessLine(line: AccessLine): string {
     `,"route":${text('route', line.route)}` +
     `,"path":${text('path', line.path)}` +
     `,"status":${finite(line.status)}` +
+    (line.aborted ? ',"aborted":true' : '') +
     `,"duration_ms":${finite(line.durationMs)}`;
   const trace = line.trace;
   if (trace)

@@ -27,7 +27,8 @@ export interface AccessLogOptions {
  * onResponse hook straight to pino's destination (access-line.ts). It
  * replaces pino-http's per-request middleware, whose child logger and
  * serializers cost about 36 µs a request (docs/performance.md). A request the
- * client abandons gets its line with status 499 when it is abandoned. Probes
+ * client abandons gets its line with status 499 and `aborted: true` when it is
+ * abandoned, while its body is read or while its handler works. Probes
  * and scrapes (/health/*, /metrics) arrive every few seconds and go to debug.
  * Nothing is registered when the level hides info lines (LOG_LEVEL=silent is
  * the benchmark's baseline).
@@ -43,12 +44,8 @@ export const accessLogPlugin = fp(
       logRequestCompleted(logger, request, reply.statusCode, reply.elapsedTime);
       next();
     });
-    fastify.addHook('onRequestAbort', (request, next) => {
-      const startedAt = request.requestContext?.startedAt;
-      const elapsedMs =
-        startedAt === undefined ? 0 : Number(process.hrtime.bigint() - startedAt) / 1e6;
-      logRequestCompleted(logger, request, CLIENT_CLOSED_REQUEST, elapsedMs);
-      next();
+    fastify.onRequestAbandoned((request) => {
+      logRequestCompleted(logger, request, CLIENT_CLOSED_REQUEST, abandonedAfterMs(request), true);
     });
     done();
   },
@@ -64,6 +61,7 @@ export function logRequestCompleted(
   request: FastifyRequest,
   status: number,
   elapsedMs: number,
+  aborted = false,
 ): void {
   if (request[accessLogged]) return;
   request[accessLogged] = true;
@@ -84,7 +82,15 @@ export function logRequestCompleted(
     // Cleaned as every `path` field is: no query string (tokens, search terms), length bounded.
     path: request.url,
     status,
+    aborted: aborted || undefined,
     durationMs: Math.round(elapsedMs * 100) / 100,
     trace: sampledSpanContext(ctx?.serverSpan?.span) ?? sampledSpanContext(),
   });
+}
+
+/** From the request's start to the moment its client left. */
+export function abandonedAfterMs(request: FastifyRequest): number {
+  const ctx = request.requestContext;
+  if (ctx?.abandonedAt === undefined) return 0;
+  return Number(ctx.abandonedAt - ctx.startedAt) / 1e6;
 }

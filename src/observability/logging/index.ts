@@ -9,6 +9,7 @@ export { createNestLogger } from './app-pino.logger';
 export { createRootLogger, ROOT_LOGGER, stdoutLines } from './root-logger';
 export type { RootLogger } from './root-logger';
 export {
+  abandonedAfterMs,
   ACCESS_LOG_PLUGIN,
   accessLogPlugin,
   CLIENT_CLOSED_REQUEST,

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Counter, Histogram } from 'prom-client';
 import { isProbePath, UNMATCHED_ROUTE } from '../catalog';
 import { REQUEST_CONTEXT_PLUGIN, sampledSpanContext } from '../context';
+import { abandonedAfterMs, CLIENT_CLOSED_REQUEST } from '../logging';
 import { HTTP_SERVER_TRACING_PLUGIN } from '../telemetry';
 import { HTTP_DURATION_BUCKETS, HTTP_METHODS, METRIC, OTHER_METHOD } from './metric-names';
 import { ScrapeSources } from './metric-providers';
@@ -123,8 +124,9 @@ export interface HttpMetricsOptions {
 /**
  * Counts and times every request answered by this Fastify instance, from
  * routing to the last byte (Fastify's reply.elapsedTime): errors thrown by
- * guards, pipes and the body parser are counted with their status. Its
- * server's open connections are active_connections.
+ * guards, pipes and the body parser are counted with their status, and a
+ * request its client abandoned as 499 (nginx's code) when it is abandoned.
+ * Its server's open connections are active_connections.
  */
 export const httpMetricsPlugin = fp(
   (
@@ -132,17 +134,31 @@ export const httpMetricsPlugin = fp(
     { recorder, sources, exemplars }: HttpMetricsOptions,
     done: (error?: Error) => void,
   ) => {
+    const traceIdOf = (request: FastifyRequest): string | undefined =>
+      exemplars ? sampledSpanContext(request.requestContext?.serverSpan?.span)?.traceId : undefined;
     fastify.addHook('onResponse', (request, reply, next) => {
+      // Counted when its client left (499): a late answer to a closed socket is not counted again.
+      if (request.requestContext?.abandonedAt !== undefined) {
+        next();
+        return;
+      }
       recorder.record(
         request.method,
         request.routeOptions.url,
         reply.statusCode,
         reply.elapsedTime / 1000,
-        exemplars
-          ? sampledSpanContext(request.requestContext?.serverSpan?.span)?.traceId
-          : undefined,
+        traceIdOf(request),
       );
       next();
+    });
+    fastify.onRequestAbandoned((request) => {
+      recorder.record(
+        request.method,
+        request.routeOptions.url,
+        CLIENT_CLOSED_REQUEST,
+        abandonedAfterMs(request) / 1000,
+        traceIdOf(request),
+      );
     });
     const server = fastify.server;
     const connections = (): Promise<number> =>

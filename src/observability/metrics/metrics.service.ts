@@ -31,6 +31,7 @@ import type {
 export const BUDGET_SNAPSHOT_TIMEOUT_MS = 1000;
 
 const RUN_STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
+const LLM_STATUSES: ReadonlySet<string> = new Set(['success', 'error', 'cancelled']);
 
 /**
  * The one API through which code records metrics (the original's
@@ -179,7 +180,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
   recordLlmRequest(record: LlmRequestRecord): void {
     try {
       const model = this.caps.model.fold(record.model);
-      const status = record.status === 'success' ? 'success' : 'error';
+      const status = LLM_STATUSES.has(record.status) ? record.status : 'error';
       this.llmRequests.labels(model, status).inc();
       observeSeconds(this.llmDuration, { model }, record.durationSeconds);
       const prompt = nonNegative(record.promptTokens);

@@ -10,8 +10,8 @@ export interface AgentRunRecord {
 
 export interface LlmRequestRecord {
   model: string;
-  /** `success` or `error` */
-  status: 'success' | 'error';
+  /** `success`, `error`, or `cancelled` (stopped by the platform: the client left, the run's deadline) */
+  status: 'success' | 'error' | 'cancelled';
   durationSeconds: number;
   promptTokens: number;
   completionTokens: number;

@@ -109,15 +109,14 @@ export class LlmCallObserver {
     // A failed call reports no usage; counting guessed tokens here would inflate llm_tokens_total.
     this.metrics.recordLlmRequest({
       model: subject.model,
-      status: 'error',
+      status: failure.cancelled ? 'cancelled' : 'error',
       durationSeconds: durationMs / 1000,
       promptTokens: 0,
       completionTokens: 0,
     });
     const fields = {
-      event: LOG_EVENTS.llmRequestFailed,
       model: subject.model,
-      status: 'error',
+      status: failure.cancelled ? 'cancelled' : 'error',
       duration_ms: Math.round(durationMs),
       prompt_tokens: 0,
       completion_tokens: 0,
@@ -125,10 +124,18 @@ export class LlmCallObserver {
       error_type: failure.errorType,
       http_status: failure.httpStatus,
     };
-    if (failure.unexpected) {
-      this.logger.error({ ...fields, err: failure.error }, 'LLM request failed');
+    if (failure.cancelled) {
+      this.logger.info(
+        { event: LOG_EVENTS.llmRequestCancelled, ...fields },
+        'LLM request cancelled',
+      );
+    } else if (failure.unexpected) {
+      this.logger.error(
+        { event: LOG_EVENTS.llmRequestFailed, ...fields, err: failure.error },
+        'LLM request failed',
+      );
     } else {
-      this.logger.warn(fields, 'LLM request failed');
+      this.logger.warn({ event: LOG_EVENTS.llmRequestFailed, ...fields }, 'LLM request failed');
     }
     if (span) recordSpanError(span, failure.error, failure.errorType);
   }

@@ -61,6 +61,7 @@ const CHAT: LlmCallDescriptor<[FakeRequest], FakeResponse> = {
   }),
   failure: (error) => ({
     ...failureReport(error),
+    cancelled: false,
     attempts: 3,
     httpStatus: error instanceof UpstreamError ? error.status : undefined,
   }),

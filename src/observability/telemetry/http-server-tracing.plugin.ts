@@ -18,6 +18,9 @@ import { activeTracer } from './telemetry.state';
 
 export const HTTP_SERVER_TRACING_PLUGIN = 'eap-http-server-tracing';
 
+/** `error.type` of a server span whose client left before the answer. */
+export const CLIENT_CLOSED = 'client_closed';
+
 /**
  * The inbound HTTP server span, made with Fastify hooks. It replaces
  * @opentelemetry/instrumentation-http, which does its span work on every
@@ -79,10 +82,7 @@ export const httpServerTracingPlugin = fp(
       next();
     });
 
-    fastify.addHook('onRequestAbort', (request, next) => {
-      endServerSpan(request, undefined);
-      next();
-    });
+    fastify.onRequestAbandoned((request) => endServerSpan(request, undefined));
     done();
   },
   { name: HTTP_SERVER_TRACING_PLUGIN, fastify: '5.x', dependencies: [REQUEST_CONTEXT_PLUGIN] },
@@ -115,7 +115,9 @@ function endServerSpan(request: FastifyRequest, reply: FastifyReply | undefined)
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
   } else {
-    span.setAttribute(ATTR.errorType, 'aborted');
+    // The client closed the connection before the answer: no status was sent.
+    span.setAttribute(ATTR.errorType, CLIENT_CLOSED);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the connection' });
   }
   // From the request itself: this hook may run in another request's async context.
   stampRequestAttributes(span, ctx);

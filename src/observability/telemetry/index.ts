@@ -1,7 +1,11 @@
 export { TelemetryModule } from './telemetry.module';
 export { errorTypeOf, observedSpan, recordSpanError, withSpan } from './with-span';
 export type { SpanPlan } from './with-span';
-export { HTTP_SERVER_TRACING_PLUGIN, httpServerTracingPlugin } from './http-server-tracing.plugin';
+export {
+  CLIENT_CLOSED,
+  HTTP_SERVER_TRACING_PLUGIN,
+  httpServerTracingPlugin,
+} from './http-server-tracing.plugin';
 export {
   droppedSpanCount,
   shutdownTelemetry,

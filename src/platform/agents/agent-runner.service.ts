@@ -5,7 +5,7 @@ import { failureReport, TraceAgent } from '../../observability/observers';
 import type { AgentRunDescriptor } from '../../observability/observers';
 import { BudgetExceededError, TokenBudgetService } from '../budgets';
 import type { Reservation, TenantLimits } from '../budgets';
-import { estimateTokens, LlmClient } from '../llm';
+import { estimateTokens, LLM_CANCELLED, LlmClient, LlmRequestError } from '../llm';
 import type { ChatMessage, ChatResponse, ToolSchema } from '../llm';
 import { ToolRegistry } from '../tools';
 
@@ -46,7 +46,7 @@ export interface RunOutcome {
 }
 
 /** How a run reads as the observer's records: a rename on either side is a compile error. */
-const AGENT_RUN: AgentRunDescriptor<[AgentSpec, string, RunCaller], RunOutcome> = {
+const AGENT_RUN: AgentRunDescriptor<[AgentSpec, string, RunCaller, AbortSignal?], RunOutcome> = {
   subject: (agent, input) => ({
     agentId: agent.id,
     agentName: agent.name,
@@ -66,6 +66,25 @@ const AGENT_RUN: AgentRunDescriptor<[AgentSpec, string, RunCaller], RunOutcome> 
   }),
 };
 
+/** A run stopped at once because its client went away: stored as `cancelled`. */
+export class RunCancelledError extends ClassifiedError {
+  readonly errorType = 'cancelled';
+
+  constructor(cause: unknown) {
+    super('The client closed the connection before the run ended', { cause });
+    this.name = 'RunCancelledError';
+  }
+}
+
+/**
+ * Failures after which the proxy may have charged the call: the answer was
+ * cut (our timeout, our cancellation, a dropped connection) or unreadable. The
+ * call then costs its whole reservation unless usage was reported, so a client
+ * that leaves just before each answer gets no free tokens; a proxy that
+ * answered an error status charged nothing.
+ */
+const MAYBE_CHARGED = new Set(['timeout', LLM_CANCELLED, 'network', 'invalid_response']);
+
 /** Headroom reserved for the model's answer on top of the prompt estimate. */
 const COMPLETION_RESERVE_TOKENS = 256;
 
@@ -74,7 +93,9 @@ const COMPLETION_RESERVE_TOKENS = 256;
  * the agent's tools, run the tools it asks for, feed the results back, until
  * it answers without tools, max_steps is reached, the budget refuses, or an
  * error occurs. Expected failures end the run with a status; they are not
- * thrown, so the caller always has an outcome to store.
+ * thrown, so the caller always has an outcome to store. `signal` stops the run
+ * at once: the model call in flight is aborted and no further step or tool
+ * call starts.
  */
 @Injectable()
 export class AgentRunner {
@@ -85,7 +106,12 @@ export class AgentRunner {
   ) {}
 
   @TraceAgent(AGENT_RUN)
-  async execute(agent: AgentSpec, input: string, caller: RunCaller): Promise<RunOutcome> {
+  async execute(
+    agent: AgentSpec,
+    input: string,
+    caller: RunCaller,
+    signal?: AbortSignal,
+  ): Promise<RunOutcome> {
     const started = performance.now();
     const usage: RunUsage = {
       promptTokens: 0,
@@ -96,9 +122,9 @@ export class AgentRunner {
     let steps = 0;
     let outcome: Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'>;
     try {
-      outcome = await this.loop(agent, input, caller, usage, (step) => (steps = step));
+      outcome = await this.loop(agent, input, caller, usage, signal, (step) => (steps = step));
     } catch (error) {
-      outcome = failed(error);
+      outcome = signal?.aborted ? stopped(signal) : failed(error);
     }
     return { ...outcome, steps, usage, durationMs: Math.round(performance.now() - started) };
   }
@@ -108,6 +134,7 @@ export class AgentRunner {
     input: string,
     caller: RunCaller,
     usage: RunUsage,
+    signal: AbortSignal | undefined,
     onStep: (step: number) => void,
   ): Promise<Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'>> {
     const messages: ChatMessage[] = [];
@@ -117,12 +144,13 @@ export class AgentRunner {
     let lastText: string | null = null;
 
     for (let step = 1; step <= agent.maxSteps; step++) {
+      signal?.throwIfAborted();
       const reservation = await this.budgets.reserve(
         caller.tenantId,
         caller.limits,
         reserveEstimate(messages, toolSchemas),
       );
-      const response = await this.callModel(agent, messages, toolSchemas, reservation);
+      const response = await this.callModel(agent, messages, toolSchemas, reservation, signal);
       onStep(step);
       addUsage(usage, response);
       messages.push(response.message);
@@ -131,6 +159,7 @@ export class AgentRunner {
       const calls = response.message.tool_calls ?? [];
       if (calls.length === 0) return { status: 'success', output: lastText, error: null };
       for (const call of calls) {
+        signal?.throwIfAborted();
         const { result } = await this.tools.execute(call.function.name, call.function.arguments, {
           tenantId: caller.tenantId,
           callId: call.id,
@@ -145,22 +174,26 @@ export class AgentRunner {
     };
   }
 
-  /** Settles the reservation to the real usage, or releases it when the call failed. */
+  /** Settles the reservation to the real usage; a failed call to what the proxy may have charged. */
   private async callModel(
     agent: AgentSpec,
     messages: ChatMessage[],
     tools: ToolSchema[],
     reservation: Reservation,
+    signal: AbortSignal | undefined,
   ): Promise<ChatResponse> {
     let response: ChatResponse;
     try {
-      response = await this.llm.chat({
-        model: agent.model,
-        messages,
-        tools: tools.length > 0 ? tools : undefined,
-      });
+      response = await this.llm.chat(
+        { model: agent.model, messages, tools: tools.length > 0 ? tools : undefined },
+        { signal },
+      );
     } catch (error) {
-      await this.budgets.settle(reservation, 0).catch(() => undefined);
+      const charged =
+        error instanceof LlmRequestError && MAYBE_CHARGED.has(error.errorType)
+          ? reservation.amount
+          : 0;
+      await this.budgets.settle(reservation, charged).catch(() => undefined);
       throw error;
     }
     await this.budgets.settle(reservation, response.usage.totalTokens);
@@ -181,6 +214,12 @@ function addUsage(usage: RunUsage, response: ChatResponse): void {
   usage.completionTokens += response.usage.completionTokens;
   usage.totalTokens += response.usage.totalTokens;
   usage.estimated ||= response.usage.estimated;
+}
+
+/** The outcome of a run its signal stopped. */
+function stopped(signal: AbortSignal): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'> {
+  const failure = new RunCancelledError(signal.reason);
+  return { status: 'cancelled', output: null, error: failure.message, failure };
 }
 
 function failed(error: unknown): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'> {

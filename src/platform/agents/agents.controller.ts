@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { abandonedSignal } from '../../observability/context';
 import { CurrentTenant, TenantAuthGuard } from '../tenants';
 import type { TenantAuth } from '../tenants';
 import { agentView } from './agent.views';
@@ -32,8 +34,15 @@ export class AgentsController {
 
   @Post('agents/:id/runs')
   @HttpCode(201)
-  run(@CurrentTenant() auth: TenantAuth, @Param('id') id: string, @Body() body: CreateRunDto) {
-    return this.runs.start(auth, id, body.input);
+  run(
+    @CurrentTenant() auth: TenantAuth,
+    @Param('id') id: string,
+    @Body() body: CreateRunDto,
+    @Req() request: FastifyRequest,
+  ) {
+    // A client that leaves stops its run: nobody would read the answer, and it would keep spending.
+    const ctx = request.requestContext;
+    return this.runs.start(auth, id, body.input, ctx && abandonedSignal(ctx));
   }
 
   @Get('runs/:id')

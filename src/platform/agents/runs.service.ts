@@ -12,6 +12,7 @@ import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
 import { isSuccessfulRunStatus } from '../../observability/catalog';
 import { sampledTraceId } from '../../observability/context';
+import { CLIENT_CLOSED_REQUEST } from '../../observability/logging';
 import { BudgetExceededError } from '../budgets';
 import { LlmNotConfiguredError, LlmRequestError } from '../llm';
 import { InjectTenantScopedRepository, TenantScopedRepository } from '../tenants';
@@ -36,9 +37,16 @@ export class RunsService {
    * Runs an agent to completion and stores the run. The row is written before
    * the loop starts, so a run cut off by a crash is still on record.
    */
-  async start(auth: TenantAuth, agentId: string, input: string): Promise<RunView> {
+  async start(
+    auth: TenantAuth,
+    agentId: string,
+    input: string,
+    signal?: AbortSignal,
+  ): Promise<RunView> {
     const agent = await this.agents.get(auth.tenantId, agentId);
     if (!this.config.llm.proxyUrl) throw new LlmNotConfiguredError();
+    // Gone before the run began: nothing to run, nothing to store.
+    if (signal?.aborted) throw clientClosed();
     const run = await this.runs.insert(auth.tenantId, {
       agentId: agent.id,
       userId: auth.userId,
@@ -51,7 +59,7 @@ export class RunsService {
       usageEstimated: false,
       traceId: sampledTraceId() ?? null,
     });
-    const outcome = await this.runner.execute(agent, input, auth);
+    const outcome = await this.runner.execute(agent, input, auth, signal);
     const finished = runView(await this.finish(auth.tenantId, run, outcome));
     if (!isSuccessfulRunStatus(outcome.status)) {
       throw new FailureWithRecord(answerFor(outcome), { run: finished });
@@ -84,12 +92,21 @@ export class RunsService {
 }
 
 /**
+ * nginx's 499: the client closed the connection. Nobody reads it; it is what
+ * the access line and the HTTP metrics already said when the client left.
+ */
+function clientClosed(): HttpException {
+  return new HttpException('The client closed the connection', CLIENT_CLOSED_REQUEST);
+}
+
+/**
  * The answer of a run that ended without success or max_steps: 429 with
  * Retry-After for the budget, 502 for the proxy; a dependency that could not
  * answer is left to the exception filter (503); anything else is 500.
  */
 function answerFor(outcome: RunOutcome): Error {
   const failure = outcome.failure;
+  if (outcome.status === 'cancelled') return clientClosed();
   if (failure instanceof BudgetExceededError) {
     return new HttpException(
       { message: failure.message, headers: { 'retry-after': String(failure.retryAfterSeconds()) } },

@@ -1,6 +1,11 @@
 export { LlmModule } from './llm.module';
-export { DEFAULT_LLM_RETRY_POLICY, LLM_RETRY_POLICY, LlmClient } from './llm-client.service';
-export type { LlmRetryPolicy } from './llm-client.service';
+export {
+  DEFAULT_LLM_RETRY_POLICY,
+  LLM_CANCELLED,
+  LLM_RETRY_POLICY,
+  LlmClient,
+} from './llm-client.service';
+export type { ChatOptions, LlmRetryPolicy } from './llm-client.service';
 export { estimateCompletionTokens, estimatePromptTokens } from './chat-usage';
 export { estimateTokens } from './token-estimate';
 export { LlmNotConfiguredError, LlmRequestError } from './llm.types';

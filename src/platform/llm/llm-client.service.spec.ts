@@ -32,16 +32,13 @@ function question(content = SECRET_PROMPT, tools?: ToolSchema[]): ChatRequest {
 let observed: ObservedModule | undefined;
 
 /** An LlmClient built by Nest with the observers, with millisecond backoff so retries stay quick. */
-async function clientFor(env: Env): Promise<LlmClient> {
+async function clientFor(
+  env: Env,
+  retryPolicy = { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 20 },
+): Promise<LlmClient> {
   observed = await startObservedModule({
     env,
-    providers: [
-      LlmClient,
-      {
-        provide: LLM_RETRY_POLICY,
-        useValue: { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 20 },
-      },
-    ],
+    providers: [LlmClient, { provide: LLM_RETRY_POLICY, useValue: retryPolicy }],
   });
   return observed.get(LlmClient);
 }
@@ -52,7 +49,7 @@ function current(): ObservedModule {
 }
 
 /** llm_requests_total of the requested model in the test's module. */
-async function llmRequests(status: 'success' | 'error'): Promise<number | undefined> {
+async function llmRequests(status: 'success' | 'error' | 'cancelled'): Promise<number | undefined> {
   return sampleValue(await current().samples(), 'llm_requests_total', {
     model: 'gpt-4o-mini',
     status,
@@ -248,6 +245,53 @@ describe(LlmClient.name, () => {
     expect(error).toMatchObject({ errorType: 'timeout', name: 'LlmRequestError' });
     expect(error.message).toContain('100 ms');
     expect(simulator.requests).toHaveLength(2);
+  });
+
+  it('says how many attempts a timeout took, and how long in all', async () => {
+    simulator.setOptions({ hang: true });
+    const client = await clientFor({
+      LLM_PROXY_URL: simulator.url,
+      LLM_TIMEOUT_MS: '50',
+      LLM_MAX_RETRIES: '2',
+    });
+    const error = await rejectionOf(client.chat(question()));
+    expect(error.message).toMatch(
+      /^LLM proxy did not answer within 50 ms \(3 attempts, \d+\.\d s in all\)$/,
+    );
+  });
+
+  it('aborts the call in flight when its signal aborts: no retry, errorType cancelled, counted as cancelled', async () => {
+    simulator.setOptions({ latencyMs: 5000 });
+    const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '3' });
+    const controller = new AbortController();
+    const started = performance.now();
+    setTimeout(() => controller.abort(new Error('client gone')), 100);
+    const error = await rejectionOf(client.chat(question(), { signal: controller.signal }));
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(error).toMatchObject({ errorType: 'cancelled', attempts: 1 });
+    expect(simulator.chatRequestCount).toBeGreaterThan(0);
+    expect(simulator.requests).toHaveLength(1);
+    expect(await llmRequests('cancelled')).toBe(1);
+    expect(await llmRequests('error')).toBeUndefined();
+    expect(current().logs.events('llm.request.cancelled')).toEqual([
+      expect.objectContaining({ level: 'info', status: 'cancelled', error_type: 'cancelled' }),
+    ]);
+    simulator.setOptions({ latencyMs: 0 });
+  });
+
+  it('stops between retries when its signal aborts during the backoff', async () => {
+    simulator.setOptions({ failNext: 5, failureStatus: 503, retryAfterSeconds: 5 });
+    const client = await clientFor(
+      { LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '3' },
+      { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 5000 },
+    );
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = performance.now();
+    const error = await rejectionOf(client.chat(question(), { signal: controller.signal }));
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(error.errorType).toBe('cancelled');
+    expect(simulator.requests).toHaveLength(1);
   });
 
   it('fails with errorType network when nothing listens, after the retries', async () => {

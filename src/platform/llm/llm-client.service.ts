@@ -1,4 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
 import { currentRequestContext } from '../../observability/context';
@@ -28,10 +29,15 @@ export const DEFAULT_LLM_RETRY_POLICY: LlmRetryPolicy = {
 
 type AttemptFailure = { error: LlmRequestError; retryable: boolean; retryAfterMs?: number };
 
+export interface ChatOptions {
+  /** Stops the call at once (the request in flight is aborted); it fails with errorType `cancelled`. */
+  readonly signal?: AbortSignal;
+}
+
 const ERROR_DETAIL_MAX_CHARS = 200;
 
 /** How a chat() call reads as the observer's records: a rename on either side is a compile error. */
-const LLM_CALL: LlmCallDescriptor<[ChatRequest, string], ChatResponse> = {
+const LLM_CALL: LlmCallDescriptor<[ChatRequest, string, AbortSignal?], ChatResponse> = {
   subject: (request) => ({ model: request.model, messages: request.messages }),
   report: (response) => ({
     responseId: response.id,
@@ -43,6 +49,7 @@ const LLM_CALL: LlmCallDescriptor<[ChatRequest, string], ChatResponse> = {
   }),
   failure: (error) => ({
     ...failureReport(error),
+    cancelled: error instanceof LlmRequestError && error.errorType === LLM_CANCELLED,
     attempts: error instanceof LlmRequestError ? error.attempts : 1,
     httpStatus: error instanceof LlmRequestError ? error.status : undefined,
   }),
@@ -75,16 +82,21 @@ export class LlmClient {
    * @throws LlmNotConfiguredError before any I/O when no proxy is configured
    * @throws LlmRequestError once retries are exhausted or on a non-retryable answer
    */
-  chat(request: ChatRequest): Promise<ChatResponse> {
+  chat(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResponse> {
     const { proxyUrl } = this.config.llm;
     // Not a model call at all: nothing to trace or count.
     if (proxyUrl === undefined) return Promise.reject(new LlmNotConfiguredError());
-    return this.complete(request, proxyUrl);
+    return this.complete(request, proxyUrl, options.signal);
   }
 
   @TraceLlmCall(LLM_CALL)
-  private async complete(request: ChatRequest, proxyUrl: string): Promise<ChatResponse> {
+  private async complete(
+    request: ChatRequest,
+    proxyUrl: string,
+    cancel?: AbortSignal,
+  ): Promise<ChatResponse> {
     const { maxRetries } = this.config.llm;
+    const started = performance.now();
     const body = JSON.stringify({
       model: request.model,
       messages: request.messages,
@@ -95,13 +107,18 @@ export class LlmClient {
     let attempts = 0;
     for (;;) {
       attempts++;
-      const outcome = await this.attempt(`${proxyUrl}/v1/chat/completions`, body, request);
+      const outcome = await this.attempt(`${proxyUrl}/v1/chat/completions`, body, request, cancel);
       if (!('error' in outcome)) return { ...outcome, attempts };
       if (!outcome.retryable || attempts > maxRetries) {
-        outcome.error.attempts = attempts;
-        throw outcome.error;
+        throw withAttempts(outcome.error, attempts, performance.now() - started);
       }
-      await sleep(outcome.retryAfterMs ?? this.backoffMs(attempts));
+      try {
+        await sleep(outcome.retryAfterMs ?? this.backoffMs(attempts), undefined, {
+          signal: cancel,
+        });
+      } catch {
+        throw withAttempts(cancelled(), attempts, performance.now() - started);
+      }
     }
   }
 
@@ -109,9 +126,12 @@ export class LlmClient {
     url: string,
     body: string,
     request: ChatRequest,
+    cancel: AbortSignal | undefined,
   ): Promise<Omit<ChatResponse, 'attempts'> | AttemptFailure> {
     const { timeoutMs } = this.config.llm;
-    const signal = AbortSignal.timeout(timeoutMs);
+    if (cancel?.aborted) return { error: cancelled(), retryable: false };
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
     let status: number;
     let text: string;
     let retryAfter: string | null;
@@ -122,7 +142,8 @@ export class LlmClient {
       retryAfter = response.headers.get('retry-after');
       text = await response.text();
     } catch (error) {
-      if (signal.aborted) {
+      if (cancel?.aborted) return { error: cancelled(error), retryable: false };
+      if (timeout.aborted) {
         return {
           error: new LlmRequestError(
             `LLM proxy did not answer within ${timeoutMs} ms`,
@@ -203,8 +224,24 @@ export class LlmClient {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** errorType of a call the platform stopped (its client left, its run's deadline passed). */
+export const LLM_CANCELLED = 'cancelled';
+
+function cancelled(cause?: unknown): LlmRequestError {
+  return new LlmRequestError('The model call was cancelled', LLM_CANCELLED, undefined, { cause });
+}
+
+/** A call that took several attempts says so: "within 60000 ms" alone hides three minutes of retries. */
+function withAttempts(
+  error: LlmRequestError,
+  attempts: number,
+  elapsedMs: number,
+): LlmRequestError {
+  error.attempts = attempts;
+  if (attempts > 1) {
+    error.message = `${error.message} (${attempts} attempts, ${(elapsedMs / 1000).toFixed(1)} s in all)`;
+  }
+  return error;
 }
 
 function networkReason(error: unknown): string {
