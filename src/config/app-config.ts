@@ -36,6 +36,8 @@ export interface AppConfig {
     readonly enabled: boolean;
     readonly token: string | undefined;
     readonly maxTenants: number;
+    /** Models whose `model` label is always kept, beside the priced ones (METRICS_KNOWN_MODELS). */
+    readonly knownModels: readonly string[];
   };
   readonly health: {
     readonly checkTimeoutMs: number;

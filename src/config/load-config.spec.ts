@@ -26,7 +26,12 @@ describe(loadConfig.name, () => {
       otlpEndpoint: 'http://localhost:4317',
       sampleRatio: 1,
     });
-    expect(config.metrics).toEqual({ enabled: true, token: undefined, maxTenants: 1000 });
+    expect(config.metrics).toEqual({
+      enabled: true,
+      token: undefined,
+      maxTenants: 1000,
+      knownModels: [],
+    });
     expect(config.health).toMatchObject({ checkTimeoutMs: 2000, diskThreshold: 0.9 });
     expect(config.shutdownDrainMs).toBe(5000);
     expect(config.adminApiKey).toBeUndefined();
@@ -66,6 +71,8 @@ describe(loadConfig.name, () => {
     ['REDIS_URL', 'http://localhost:6379'],
     ['LLM_PROXY_URL', 'ftp://proxy'],
     ['OTLP_ENDPOINT', 'localhost'],
+    ['METRICS_KNOWN_MODELS', 'gpt-4o, bad model'],
+    ['METRICS_KNOWN_MODELS', 'x,'.repeat(501)],
   ])('rejects %s=%s with one line naming the variable', (variable, value) => {
     const error = errorOf({ [variable]: value });
     expect(error.variable).toBe(variable);
@@ -99,6 +106,13 @@ describe(loadConfig.name, () => {
   it('never echoes credentials of an invalid URL', () => {
     const error = errorOf({ DATABASE_URL: 'mysql://admin:hunter2@db/app' });
     expect(error.message).not.toContain('hunter2');
+  });
+
+  it('reads METRICS_KNOWN_MODELS as a comma-separated list', () => {
+    expect(
+      loadConfig({ METRICS_KNOWN_MODELS: ' house-llm , openai/gpt-4o-mini,, ' }).metrics
+        .knownModels,
+    ).toEqual(['house-llm', 'openai/gpt-4o-mini']);
   });
 
   it('parses booleans, ratios and trims trailing slashes from URLs', () => {

@@ -92,6 +92,20 @@ class EnvReader {
     return value.replace(/\/+$/, '');
   }
 
+  /** Comma-separated names, each matching `item`; at most maxItems. */
+  list(name: string, item: RegExp, maxItems: number): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const items = value
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '');
+    if (items.length > maxItems || items.some((part) => !item.test(part))) {
+      throw new ConfigError(name, `a comma-separated list of at most ${maxItems} names`, value);
+    }
+    return items;
+  }
+
   path(name: string, fallback: string): string {
     const value = this.raw(name) ?? fallback;
     if (value.includes('\0')) throw new ConfigError(name, 'a file system path', value);
@@ -168,6 +182,7 @@ export function loadConfig(env: Env): AppConfig {
       enabled: read.bool('METRICS_ENABLED', true),
       token: read.optionalString('METRICS_TOKEN'),
       maxTenants: read.int('METRICS_MAX_TENANTS', 1000, 1, 100_000),
+      knownModels: read.list('METRICS_KNOWN_MODELS', MODEL_NAME, 500),
     },
     health: {
       checkTimeoutMs: read.int('HEALTH_CHECK_TIMEOUT_MS', 2000, 1, 60_000),
@@ -178,6 +193,9 @@ export function loadConfig(env: Env): AppConfig {
     adminApiKey: read.optionalString('ADMIN_API_KEY'),
   };
 }
+
+/** A model name as proxies write them: `gpt-4o-mini`, `openai/gpt-4o-mini`, `claude-3@20240229`. */
+const MODEL_NAME = /^[A-Za-z0-9._:/@-]{1,128}$/;
 
 function normalisePath(path: string): string {
   return path.startsWith('/') ? path : `/${path}`;

@@ -16,6 +16,7 @@ export const LOG_EVENTS = {
   llmRequestCompleted: 'llm.request.completed',
   llmRequestFailed: 'llm.request.failed',
   llmRequestCancelled: 'llm.request.cancelled',
+  llmModelUnpriced: 'llm.model.unpriced',
   toolExecuteCompleted: 'tool.execute.completed',
   toolExecuteFailed: 'tool.execute.failed',
   toolExecuteCrashed: 'tool.execute.crashed',

@@ -60,3 +60,48 @@ export function normaliseLabelValue(raw: unknown): string {
   if (typeof raw !== 'string' || raw === '') return EMPTY_LABEL;
   return raw.length > MAX_LABEL_VALUE_LENGTH ? raw.slice(0, MAX_LABEL_VALUE_LENGTH) : raw;
 }
+
+/**
+ * A cap that one tenant cannot fill for the others. Values it knows (the
+ * priced and configured models) always keep their own series; a value first
+ * seen from a tenant counts against that tenant's allowance (`perTenant`
+ * values), and past it only that tenant's new values fold into `_other`. The
+ * global cap still bounds every series, whatever tenants do. A value already
+ * admitted is free for everyone.
+ */
+export class TenantFairLabelCap {
+  private readonly admitted = new Set<string>();
+  /** Values each tenant introduced: at most one entry per admitted value, so bounded like the cap. */
+  private readonly introducedBy = new Map<string, number>();
+  private readonly overflowCounters: { inc(): void }[];
+
+  constructor(
+    readonly max: number,
+    readonly perTenant: number,
+    private readonly known: (value: string) => boolean,
+    overflow: Counter<'metric'>,
+    metrics: readonly string[],
+  ) {
+    this.overflowCounters = metrics.map((metric) => overflow.labels(metric));
+    for (const metric of metrics) overflow.labels(metric).inc(0);
+  }
+
+  /** The value to put in the label; `tenantId` is who asked for it (undefined outside a tenant's request). */
+  fold(raw: unknown, tenantId: string | undefined): string {
+    const value = normaliseLabelValue(raw);
+    if (this.admitted.has(value) || this.known(value)) return value;
+    const introduced = tenantId === undefined ? 0 : (this.introducedBy.get(tenantId) ?? 0);
+    if (introduced >= this.perTenant || this.admitted.size >= this.max) {
+      for (const counter of this.overflowCounters) counter.inc();
+      return OVERFLOW_LABEL;
+    }
+    this.admitted.add(value);
+    if (tenantId !== undefined) this.introducedBy.set(tenantId, introduced + 1);
+    return value;
+  }
+
+  /** Values admitted by their first use (known ones are not counted). */
+  get size(): number {
+    return this.admitted.size;
+  }
+}

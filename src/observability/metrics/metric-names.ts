@@ -11,6 +11,7 @@ export const METRIC = {
   llmRequestDuration: 'llm_request_duration_seconds',
   llmTokens: 'llm_tokens_total',
   llmCost: 'llm_cost_usd_total',
+  llmUnpricedTokens: 'llm_unpriced_tokens_total',
   activeAgentRuns: 'active_agent_runs',
   agentRunDuration: 'agent_run_duration_seconds',
   agentSteps: 'agent_steps_total',
@@ -67,6 +68,8 @@ export const OTHER_METHOD = 'OTHER';
  * METRICS_MAX_TENANTS). Past the cap a value folds into OVERFLOW_LABEL.
  */
 export const MAX_MODEL_LABEL_VALUES = 100;
+/** Of those, how many new `model` or `agent_type` values one tenant may introduce before its own fold. */
+export const MAX_LABEL_VALUES_PER_TENANT = 10;
 export const MAX_AGENT_TYPE_LABEL_VALUES = 100;
 export const MAX_TOOL_NAME_LABEL_VALUES = 100;
 export const MAX_HEALTH_COMPONENT_LABEL_VALUES = 20;

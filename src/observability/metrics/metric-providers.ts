@@ -107,6 +107,12 @@ export function metricProviders(registry: Registry): Provider[] {
       labelNames: ['model'],
       registers,
     }),
+    makeCounterProvider({
+      name: METRIC.llmUnpricedTokens,
+      help: 'LLM tokens of models the price table does not know (they cost 0 in llm_cost_usd_total)',
+      labelNames: ['model'],
+      registers,
+    }),
     makeGaugeProvider({
       name: METRIC.activeAgentRuns,
       help: 'Agent runs in progress',

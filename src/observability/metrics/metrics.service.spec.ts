@@ -151,15 +151,61 @@ describe(MetricsService.name, () => {
     );
   });
 
-  it('counts an unknown model at zero cost', async () => {
-    (await service()).recordLlmRequest({
-      model: 'house-llm',
+  it('counts an unknown model at zero cost, its tokens as unpriced, and warns once per model', async () => {
+    const metrics = await service();
+    for (const model of ['house-llm', 'house-llm', 'other-llm']) {
+      metrics.recordLlmRequest({
+        model,
+        status: 'success',
+        durationSeconds: 1,
+        promptTokens: 10,
+        completionTokens: 5,
+      });
+    }
+    metrics.recordLlmRequest({
+      model: 'gpt-4o-mini',
       status: 'success',
       durationSeconds: 1,
       promptTokens: 10,
-      completionTokens: 10,
+      completionTokens: 5,
     });
-    expect(sampleValue(await scrape(), METRIC.llmCost, { model: 'house-llm' })).toBe(0);
+    const samples = await scrape();
+    expect(sampleValue(samples, METRIC.llmCost, { model: 'house-llm' })).toBe(0);
+    expect(sampleValue(samples, METRIC.llmUnpricedTokens, { model: 'house-llm' })).toBe(30);
+    expect(sampleValue(samples, METRIC.llmUnpricedTokens, { model: 'other-llm' })).toBe(15);
+    expect(samplesOf(samples, METRIC.llmUnpricedTokens, { model: 'gpt-4o-mini' })).toHaveLength(0);
+    expect(sampleValue(samples, METRIC.llmCost, { model: 'gpt-4o-mini' })).toBeGreaterThan(0);
+    expect(
+      current!.logs.events('llm.model.unpriced').map((line) => [line.level, line.model]),
+    ).toEqual([
+      ['warn', 'house-llm'],
+      ['warn', 'other-llm'],
+    ]);
+  });
+
+  it("keeps a priced or configured model's label whatever other tenants minted", async () => {
+    const metrics = await service({ METRICS_KNOWN_MODELS: 'house-llm' });
+    const call = (model: string, tenantId: string) =>
+      metrics.recordLlmRequest({
+        model,
+        tenantId,
+        status: 'success',
+        durationSeconds: 0.1,
+        promptTokens: 1,
+        completionTokens: 1,
+      });
+    for (let i = 0; i < 150; i++) call(`junk-model-${i}`, 'tenant-junk');
+    call('claude-sonnet-4-5', 'tenant-b');
+    call('House-LLM', 'tenant-b');
+    call('brand-new-model', 'tenant-b');
+    const samples = await scrape();
+    for (const model of ['claude-sonnet-4-5', 'House-LLM', 'brand-new-model', 'junk-model-9']) {
+      expect(sampleValue(samples, METRIC.llmRequests, { model, status: 'success' })).toBe(1);
+    }
+    expect(
+      sampleValue(samples, METRIC.llmRequests, { model: OVERFLOW_LABEL, status: 'success' }),
+    ).toBe(140);
+    expect(sampleValue(samples, METRIC.labelOverflow, { metric: METRIC.llmRequests })).toBe(140);
   });
 
   it('records tool calls by outcome', async () => {

@@ -7,12 +7,13 @@ import { BUDGET_PERIODS, LOG_EVENTS, RUN_STATUSES } from '../catalog';
 import type { BudgetPeriod, RunStatus } from '../catalog';
 import { sampledTraceId } from '../context';
 import { PinoLogger } from '../logging';
-import { LabelCap, normaliseLabelValue } from './label-cap';
+import { LabelCap, normaliseLabelValue, TenantFairLabelCap } from './label-cap';
 import { LlmPriceTable } from './llm-price-table';
 import {
   EXEMPLAR_TRACE_ID,
   MAX_AGENT_TYPE_LABEL_VALUES,
   MAX_HEALTH_COMPONENT_LABEL_VALUES,
+  MAX_LABEL_VALUES_PER_TENANT,
   MAX_MODEL_LABEL_VALUES,
   MAX_TOOL_NAME_LABEL_VALUES,
   METRIC,
@@ -31,6 +32,8 @@ import type {
 export const BUDGET_SNAPSHOT_TIMEOUT_MS = 1000;
 
 const RUN_STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
+/** The unpriced-model warning is written for this many distinct models at most (models come from tenants). */
+const MAX_UNPRICED_WARNINGS = 100;
 const LLM_STATUSES: ReadonlySet<string> = new Set(['success', 'error', 'cancelled']);
 
 /**
@@ -96,8 +99,8 @@ interface BudgetTotals {
 export class LiveMetricsService extends MetricsService implements OnApplicationShutdown {
   private readonly caps: {
     readonly tenant: LabelCap;
-    readonly model: LabelCap;
-    readonly agentType: LabelCap;
+    readonly model: TenantFairLabelCap;
+    readonly agentType: TenantFairLabelCap;
     readonly toolName: LabelCap;
     readonly component: LabelCap;
   };
@@ -106,6 +109,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
   private readonly otherTotals = new Map<BudgetPeriod, BudgetTotals>();
   private budgetProvider: BudgetSnapshotProvider | undefined;
   private budgetRefresh: Promise<void> | undefined;
+  private readonly unpricedWarned = new Set<string>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -116,6 +120,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     @InjectMetric(METRIC.llmRequestDuration) private readonly llmDuration: Histogram<'model'>,
     @InjectMetric(METRIC.llmTokens) private readonly llmTokens: Counter<'model' | 'token_type'>,
     @InjectMetric(METRIC.llmCost) private readonly llmCost: Counter<'model'>,
+    @InjectMetric(METRIC.llmUnpricedTokens) private readonly llmUnpriced: Counter<'model'>,
     @InjectMetric(METRIC.activeAgentRuns) private readonly activeAgentRuns: Gauge,
     @InjectMetric(METRIC.agentRunDuration)
     private readonly agentRunDuration: Histogram<'agent_type' | 'status'>,
@@ -138,19 +143,34 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     this.logger.setContext(MetricsService.name);
     const cap = (max: number, metrics: string[]): LabelCap =>
       new LabelCap(max, labelOverflow, metrics);
+    const knownModels = new Set(config.metrics.knownModels.map((model) => model.toLowerCase()));
     this.caps = {
       tenant: cap(config.metrics.maxTenants, [
         METRIC.tokenBudgetRemaining,
         METRIC.tokenBudgetUsed,
         METRIC.tokenBudgetLimit,
       ]),
-      model: cap(MAX_MODEL_LABEL_VALUES, [
-        METRIC.llmRequests,
-        METRIC.llmRequestDuration,
-        METRIC.llmTokens,
-        METRIC.llmCost,
-      ]),
-      agentType: cap(MAX_AGENT_TYPE_LABEL_VALUES, [METRIC.agentRunDuration, METRIC.agentSteps]),
+      // A model the platform knows (priced, or configured) always keeps its own series.
+      model: new TenantFairLabelCap(
+        MAX_MODEL_LABEL_VALUES,
+        MAX_LABEL_VALUES_PER_TENANT,
+        (model) => knownModels.has(model.toLowerCase()) || prices.has(model),
+        labelOverflow,
+        [
+          METRIC.llmRequests,
+          METRIC.llmRequestDuration,
+          METRIC.llmTokens,
+          METRIC.llmCost,
+          METRIC.llmUnpricedTokens,
+        ],
+      ),
+      agentType: new TenantFairLabelCap(
+        MAX_AGENT_TYPE_LABEL_VALUES,
+        MAX_LABEL_VALUES_PER_TENANT,
+        () => false,
+        labelOverflow,
+        [METRIC.agentRunDuration, METRIC.agentSteps],
+      ),
       toolName: cap(MAX_TOOL_NAME_LABEL_VALUES, [METRIC.toolCalls, METRIC.toolDuration]),
       component: cap(MAX_HEALTH_COMPONENT_LABEL_VALUES, [
         METRIC.healthComponentUp,
@@ -163,7 +183,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
 
   recordAgentRun(record: AgentRunRecord): void {
     try {
-      const agentType = this.caps.agentType.fold(record.agentType);
+      const agentType = this.caps.agentType.fold(record.agentType, record.tenantId);
       const status = RUN_STATUS_SET.has(record.status) ? record.status : ('error' as RunStatus);
       observeSeconds(
         this.agentRunDuration,
@@ -179,7 +199,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
   /** Priced by the table; a model it does not know costs 0. */
   recordLlmRequest(record: LlmRequestRecord): void {
     try {
-      const model = this.caps.model.fold(record.model);
+      const model = this.caps.model.fold(record.model, record.tenantId);
       const status = LLM_STATUSES.has(record.status) ? record.status : 'error';
       this.llmRequests.labels(model, status).inc();
       observeSeconds(this.llmDuration, { model }, record.durationSeconds);
@@ -187,9 +207,15 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       const completion = nonNegative(record.completionTokens);
       this.llmTokens.labels(model, 'prompt').inc(prompt);
       this.llmTokens.labels(model, 'completion').inc(completion);
-      this.llmCost
-        .labels(model)
-        .inc(this.prices.costUsd(normaliseLabelValue(record.model), prompt, completion));
+      const requested = normaliseLabelValue(record.model);
+      if (this.prices.has(requested)) {
+        this.llmCost.labels(model).inc(this.prices.costUsd(requested, prompt, completion));
+      } else {
+        // Costs 0 in llm_cost_usd_total: counted, so the cost panels say how much they miss.
+        this.llmCost.labels(model).inc(0);
+        this.llmUnpriced.labels(model).inc(prompt + completion);
+        if (prompt + completion > 0) this.warnUnpriced(requested);
+      }
     } catch (error) {
       this.swallow('recordLlmRequest', error);
     }
@@ -353,6 +379,16 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     this.budgetRemaining.set(labels, finiteOr0(values.remaining));
     this.budgetUsed.set(labels, finiteOr0(values.used));
     if (values.limit !== undefined) this.budgetLimit.set(labels, finiteOr0(values.limit));
+  }
+
+  /** Once per model per process: the counter keeps the running total. */
+  private warnUnpriced(model: string): void {
+    if (this.unpricedWarned.has(model) || this.unpricedWarned.size >= MAX_UNPRICED_WARNINGS) return;
+    this.unpricedWarned.add(model);
+    this.logger.warn(
+      { event: LOG_EVENTS.llmModelUnpriced, model, prices_as_of: this.prices.asOf },
+      'A model without a price: its tokens cost 0 in llm_cost_usd_total; add it to the price table',
+    );
   }
 
   private swallow(method: string, error: unknown): void {

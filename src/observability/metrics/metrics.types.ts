@@ -3,6 +3,8 @@ import type { BudgetPeriod, RunStatus } from '../catalog';
 /** The arguments of the original's recording API (record_agent_run, record_llm_request, ...), camel-cased. */
 export interface AgentRunRecord {
   agentType: string;
+  /** Who ran it: a new agent_type counts against that tenant's allowance of label values. */
+  tenantId?: string;
   status: RunStatus;
   durationSeconds: number;
   steps: number;
@@ -10,6 +12,8 @@ export interface AgentRunRecord {
 
 export interface LlmRequestRecord {
   model: string;
+  /** Who called it: a new model counts against that tenant's allowance of label values. */
+  tenantId?: string;
   /** `success`, `error`, or `cancelled` (stopped by the platform: the client left, the run's deadline) */
   status: 'success' | 'error' | 'cancelled';
   durationSeconds: number;

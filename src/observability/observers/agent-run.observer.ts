@@ -3,7 +3,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { GEN_AI_OPERATION, isSuccessfulRunStatus, LOG_EVENTS, SPAN_NAME } from '../catalog';
 import type { AgentRunReport, AgentRunSubject } from '../catalog';
-import { bindAgentContext } from '../context';
+import { bindAgentContext, currentRequestContext } from '../context';
 import { PinoLogger } from '../logging';
 import { MetricsService } from '../metrics';
 import {
@@ -68,6 +68,7 @@ export class AgentRunObserver {
   private ended(span: Span | undefined, subject: AgentRunSubject, report: AgentRunReport): void {
     this.metrics.recordAgentRun({
       agentType: subject.agentType,
+      tenantId: currentRequestContext()?.tenantId,
       status: report.status,
       durationSeconds: report.durationMs / 1000,
       steps: report.steps,
@@ -128,6 +129,7 @@ export class AgentRunObserver {
     const failure = failureReport(error);
     this.metrics.recordAgentRun({
       agentType: subject.agentType,
+      tenantId: currentRequestContext()?.tenantId,
       status: 'error',
       durationSeconds: durationMs / 1000,
       steps: 0,

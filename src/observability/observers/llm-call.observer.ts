@@ -3,6 +3,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { GEN_AI_OPERATION, LOG_EVENTS, SPAN_NAME } from '../catalog';
 import type { LlmCallFailureReport, LlmCallReport, LlmCallSubject } from '../catalog';
+import { currentRequestContext } from '../context';
 import { PinoLogger } from '../logging';
 import { MetricsService } from '../metrics';
 import {
@@ -64,6 +65,7 @@ export class LlmCallObserver {
     const { promptTokens, completionTokens, estimated } = report.usage;
     this.metrics.recordLlmRequest({
       model: subject.model,
+      tenantId: currentRequestContext()?.tenantId,
       status: 'success',
       durationSeconds: durationMs / 1000,
       promptTokens,
@@ -109,6 +111,7 @@ export class LlmCallObserver {
     // A failed call reports no usage; counting guessed tokens here would inflate llm_tokens_total.
     this.metrics.recordLlmRequest({
       model: subject.model,
+      tenantId: currentRequestContext()?.tenantId,
       status: failure.cancelled ? 'cancelled' : 'error',
       durationSeconds: durationMs / 1000,
       promptTokens: 0,

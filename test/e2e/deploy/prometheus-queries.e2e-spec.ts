@@ -79,7 +79,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
   let app: TestApp;
   let prometheus: PrometheusServer | undefined;
   let tenants: { rich: TestTenant; tight: TestTenant; folded: TestTenant };
-  let agents: { rich: string; tight: string; folded: string };
+  let agents: { rich: string; tight: string; folded: string; unpriced: string };
 
   /** Our tenants whose budget series Prometheus holds now (the app shows the most recently active, up to its cap). */
   async function tenantsWithBudgetSeries(): Promise<TestTenant[]> {
@@ -119,6 +119,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
 
     // A tool call (calculator), LLM tokens, cost, budget gauges.
     expect((await runAgent(app.url, rich.key, agents.rich, 'What is 2+3?')).status).toBe(201);
+    expect((await runAgent(app.url, rich.key, agents.unpriced, 'Hello')).status).toBe(201);
     // A tenant that spends its budget: 429 budget_exceeded once the next call cannot be covered.
     let last = await runAgent(app.url, tight.key, agents.tight, 'What is 1+1?');
     for (let i = 0; i < 10 && last.status !== 429; i++) {
@@ -170,6 +171,8 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
       rich: (await createAgent(app.url, rich.key)).id,
       tight: (await createAgent(app.url, tight.key)).id,
       folded: (await createAgent(app.url, folded.key)).id,
+      // A model the price table does not know: its tokens are unpriced.
+      unpriced: (await createAgent(app.url, rich.key, { model: 'house-llm', tools: [] })).id,
     };
 
     // Round one creates every series; round two, between scrapes, makes rates non-zero.
