@@ -109,6 +109,8 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
   private readonly otherTotals = new Map<BudgetPeriod, BudgetTotals>();
   private budgetProvider: BudgetSnapshotProvider | undefined;
   private budgetRefresh: Promise<void> | undefined;
+  /** (period, tenant) pairs the last snapshot folded into _other: a fold is counted when it begins. */
+  private snapshotFolded = new Set<string>();
   private readonly unpricedWarned = new Set<string>();
 
   constructor(
@@ -328,19 +330,38 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     }
   }
 
+  /**
+   * The gauges from the ledger alone, each period giving its tenant slots in
+   * the snapshot's order (the order of first usage in the period): the first
+   * METRICS_MAX_TENANTS tenants keep their own series for the whole period,
+   * the rest are summed into tenant_id="_other", and each tenant newly folded
+   * counts once in metrics_label_overflow_total.
+   */
   private applyBudgetSnapshot(records: readonly TokenBudgetRecord[]): void {
     this.budgetRemaining.reset();
     this.budgetUsed.reset();
     this.budgetLimit.reset();
-    this.caps.tenant.clear();
-    this.foldedBudgets.clear();
-    this.otherTotals.clear();
+    const slotsTaken = new Map<BudgetPeriod, number>();
+    const other = new Map<BudgetPeriod, BudgetTotals>();
+    const folded = new Set<string>();
     for (const record of records) {
       const tenantId = normaliseLabelValue(record.tenantId);
-      // Overflow is counted where tenants arrive (updateTokenBudget), not again on every scrape.
-      if (this.caps.tenant.tryAdmit(tenantId)) this.setBudget(tenantId, record.period, record);
-      else this.foldBudget(tenantId, record);
+      const taken = slotsTaken.get(record.period) ?? 0;
+      if (taken < this.caps.tenant.max) {
+        slotsTaken.set(record.period, taken + 1);
+        this.setBudget(tenantId, record.period, record);
+        continue;
+      }
+      const totals = other.get(record.period) ?? { remaining: 0, used: 0, limit: 0 };
+      add(totals, record);
+      other.set(record.period, totals);
+      folded.add(`${record.period}\u0000${tenantId}`);
     }
+    for (const [period, totals] of other) this.setBudget(OVERFLOW_LABEL, period, totals);
+    for (const key of folded) {
+      if (!this.snapshotFolded.has(key)) this.caps.tenant.countOverflow();
+    }
+    this.snapshotFolded = folded;
   }
 
   /** Adds a folded tenant's latest values to the `_other` sums, replacing its previous ones. */

@@ -6,8 +6,8 @@ import { MetricsService } from '../metrics';
 
 /**
  * The token budget's decisions, reported once: a refused model call
- * (token_budget_exceeded_total and a budget.exceeded line), the ledger after
- * a settle, and where the budget gauges read the ledger at scrape time.
+ * (token_budget_exceeded_total and a budget.exceeded line), and where the
+ * budget gauges read the ledger at scrape time.
  */
 @Injectable()
 export class BudgetObserver {
@@ -29,11 +29,6 @@ export class BudgetObserver {
       },
       'Token budget exceeded',
     );
-  }
-
-  /** The tenant's ledger as a settle left it. */
-  settled(readings: readonly BudgetReading[]): void {
-    for (const reading of readings) this.metrics.updateTokenBudget(reading);
   }
 
   /** Where every scrape reads the ledgers of the recently active tenants; undefined stops it. */

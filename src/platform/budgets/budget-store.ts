@@ -32,6 +32,25 @@ export interface BudgetStore {
     tenantIds: readonly string[],
     windows: readonly PeriodWindow[],
   ): Promise<LedgerEntry[][]>;
+  /**
+   * Records that the tenant has usage in each window, with its limits:
+   * the first time keeps its place (the order of first usage), later calls
+   * only update the limit. Shared by every replica, like the ledger.
+   */
+  noteUsage(
+    tenantId: string,
+    windows: readonly PeriodWindow[],
+    limits: Readonly<Record<BudgetPeriod, number>>,
+    at: Date,
+  ): Promise<void>;
+  /** The tenants with usage in a window, in the order they first had some. */
+  tenantsWithUsage(window: PeriodWindow): Promise<TenantWithUsage[]>;
+}
+
+export interface TenantWithUsage {
+  tenantId: string;
+  /** Its limits when its usage was last noted. */
+  limits: Readonly<Record<BudgetPeriod, number>>;
 }
 
 export interface WindowLimit extends PeriodWindow {

@@ -1,4 +1,10 @@
-import type { BudgetStore, LedgerEntry, ReserveResult, WindowLimit } from './budget-store';
+import type {
+  BudgetStore,
+  LedgerEntry,
+  ReserveResult,
+  TenantWithUsage,
+  WindowLimit,
+} from './budget-store';
 import type { PeriodWindow } from './budget-period';
 
 /**
@@ -8,6 +14,11 @@ import type { PeriodWindow } from './budget-period';
  */
 export class MemoryBudgetStore implements BudgetStore {
   private readonly ledgers = new Map<string, LedgerEntry & { expiresAt: number }>();
+  /** Per window: tenant → limits, in insertion (first usage) order. */
+  private readonly indexes = new Map<
+    string,
+    { expiresAt: number; tenants: Map<string, TenantWithUsage['limits']> }
+  >();
 
   reserve(
     tenantId: string,
@@ -55,6 +66,36 @@ export class MemoryBudgetStore implements BudgetStore {
     return Promise.all(tenantIds.map((tenantId) => this.read(tenantId, windows)));
   }
 
+  noteUsage(
+    tenantId: string,
+    windows: readonly PeriodWindow[],
+    limits: TenantWithUsage['limits'],
+    _at: Date,
+  ): Promise<void> {
+    for (const window of windows) {
+      const id = windowKey(window);
+      let index = this.indexes.get(id);
+      if (!index) {
+        index = { expiresAt: window.resetsAt.getTime(), tenants: new Map() };
+        this.indexes.set(id, index);
+      }
+      // Map.set keeps an existing key's place: the order stays that of first usage.
+      index.tenants.set(tenantId, { ...limits });
+    }
+    return Promise.resolve();
+  }
+
+  tenantsWithUsage(window: PeriodWindow): Promise<TenantWithUsage[]> {
+    this.prune();
+    const index = this.indexes.get(windowKey(window));
+    return Promise.resolve(
+      [...(index?.tenants ?? [])].map(([tenantId, tenantLimits]) => ({
+        tenantId,
+        limits: tenantLimits,
+      })),
+    );
+  }
+
   private entry(tenantId: string, window: PeriodWindow): LedgerEntry & { expiresAt: number } {
     const k = key(tenantId, window);
     let entry = this.ledgers.get(k);
@@ -68,9 +109,14 @@ export class MemoryBudgetStore implements BudgetStore {
   private prune(): void {
     const now = Date.now();
     for (const [k, entry] of this.ledgers) if (entry.expiresAt <= now) this.ledgers.delete(k);
+    for (const [k, index] of this.indexes) if (index.expiresAt <= now) this.indexes.delete(k);
   }
 }
 
 function key(tenantId: string, window: PeriodWindow): string {
   return `${tenantId}:${window.period}:${window.id}`;
+}
+
+function windowKey(window: PeriodWindow): string {
+  return `${window.period}:${window.id}`;
 }

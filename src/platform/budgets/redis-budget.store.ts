@@ -1,5 +1,11 @@
 import type Redis from 'ioredis';
-import type { BudgetStore, LedgerEntry, ReserveResult, WindowLimit } from './budget-store';
+import type {
+  BudgetStore,
+  LedgerEntry,
+  ReserveResult,
+  TenantWithUsage,
+  WindowLimit,
+} from './budget-store';
 import type { PeriodWindow } from './budget-period';
 
 // KEYS: one hash per window; ARGV: amount, then per key its limit and expiry (ms epoch).
@@ -30,6 +36,18 @@ for i, key in ipairs(KEYS) do
   redis.call('HINCRBY', key, 'used', actual)
   redis.call('PEXPIREAT', key, ARGV[i + 2])
 end
+return 0
+`;
+
+// KEYS: the window's order (sorted set), limits (hash) and sequence; ARGV: tenant, limits, expiry.
+// A tenant new to the window gets the next number of the sequence: the order of first usage,
+// the same on every replica, and strict even for calls in the same millisecond.
+const NOTE_USAGE = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
+  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), ARGV[1])
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[3]) end
 return 0
 `;
 
@@ -99,6 +117,55 @@ export class RedisBudgetStore implements BudgetStore {
       return { used: Number(used ?? 0), reserved: Number(reserved ?? 0) };
     });
     return tenantIds.map((_, i) => entries.slice(i * windows.length, (i + 1) * windows.length));
+  }
+
+  async noteUsage(
+    tenantId: string,
+    windows: readonly PeriodWindow[],
+    limits: TenantWithUsage['limits'],
+    _at: Date,
+  ): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const window of windows) {
+      const keys = this.indexKeys(window);
+      pipeline.eval(
+        NOTE_USAGE,
+        keys.length,
+        ...keys,
+        tenantId,
+        `${limits.daily}:${limits.monthly}`,
+        expiry(window),
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+  }
+
+  async tenantsWithUsage(window: PeriodWindow): Promise<TenantWithUsage[]> {
+    const [[orderError, order], [limitsError, limits]] = ((await this.redis
+      .pipeline()
+      .zrange(this.indexKeys(window)[0], 0, -1)
+      .hgetall(this.indexKeys(window)[1])
+      .exec()) ?? [
+      [null, []],
+      [null, {}],
+    ]) as [[Error | null, string[]], [Error | null, Record<string, string>]];
+    if (orderError) throw orderError;
+    if (limitsError) throw limitsError;
+    return order.map((tenantId) => {
+      const [daily = 0, monthly = 0] = (limits[tenantId] ?? '').split(':').map(Number);
+      return { tenantId, limits: { daily, monthly } };
+    });
+  }
+
+  /**
+   * The window's usage index: its tenants by first usage (a sorted set scored
+   * by a sequence), their limits, and the sequence. One hash tag, so the
+   * script that updates the three runs in one cluster slot.
+   */
+  private indexKeys(window: PeriodWindow): [string, string, string] {
+    const base = `${this.keyPrefix}budget-index:{${window.period}:${window.id}}`;
+    return [`${base}:order`, `${base}:limits`, `${base}:seq`];
   }
 
   key(tenantId: string, window: PeriodWindow): string {

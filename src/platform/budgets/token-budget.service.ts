@@ -1,6 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from '../../config';
-import type { AppConfig } from '../../config';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import type { BudgetReading } from '../../observability/catalog';
 import { BudgetObserver } from '../../observability/observers';
 import { currentWindows, PeriodWindow } from './budget-period';
@@ -34,8 +32,11 @@ export interface BudgetStatus {
   monthly: PeriodStatus;
 }
 
-/** How long a tenant stays in the per-scrape budget gauges after its last activity. */
-const RECENT_TENANT_MS = 24 * 60 * 60 * 1000;
+/** The time the budget windows are read at (tests move it across a UTC midnight). */
+export const BUDGET_CLOCK = Symbol('BUDGET_CLOCK');
+
+/** Tenants this process remembers having noted in the ledger's index; past it, it simply notes again. */
+const MAX_NOTED_TENANTS = 100_000;
 
 /**
  * One ledger per tenant and period. Before each model call an estimate is
@@ -45,15 +46,16 @@ const RECENT_TENANT_MS = 24 * 60 * 60 * 1000;
  */
 @Injectable()
 export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
-  private readonly recentTenants = new Map<string, { limits: TenantLimits; seenAt: number }>();
-  private readonly maxTrackedTenants: number;
+  /** Tenant → the windows whose usage index already has it, so each is noted once a window. */
+  private readonly noted = new Map<string, string>();
+  private readonly clock: () => Date;
 
   constructor(
     @Inject(BUDGET_STORE) private readonly store: BudgetStore,
     private readonly observer: BudgetObserver,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() @Inject(BUDGET_CLOCK) clock?: () => Date,
   ) {
-    this.maxTrackedTenants = config.metrics.maxTenants;
+    this.clock = clock ?? (() => new Date());
   }
 
   /** Every scrape rebuilds the budget gauges from the shared ledger. */
@@ -70,12 +72,13 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
     tenantId: string,
     limits: TenantLimits,
     amount: number,
-    now = new Date(),
+    now = this.clock(),
   ): Promise<Reservation> {
-    this.touch(tenantId, limits);
     const windows = currentWindows(now);
     const withLimits = windows.map((window) => ({ ...window, limit: limits[window.period] }));
     const result = await this.guard(() => this.store.reserve(tenantId, withLimits, amount));
+    // A tenant refused is one whose budget the gauges must show too.
+    await this.noteUsage(tenantId, windows, limits, now);
     if (!result.ok) {
       const window = windows.find((w) => w.period === result.period) ?? windows[0];
       this.observer.refused({
@@ -88,24 +91,15 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
     return { tenantId, limits, windows, amount };
   }
 
-  /** Replaces the reservation by the real usage (0 releases it) and refreshes the budget gauges. */
+  /** Replaces the reservation by the real usage (0 releases it). */
   async settle(reservation: Reservation, actualTokens: number): Promise<void> {
     const actual = Math.max(0, Math.round(actualTokens));
     await this.guard(() =>
       this.store.settle(reservation.tenantId, reservation.windows, reservation.amount, actual),
     );
-    try {
-      const entries = await this.store.read(reservation.tenantId, reservation.windows);
-      this.observer.settled(
-        toReadings(reservation.tenantId, reservation.limits, reservation.windows, entries),
-      );
-    } catch {
-      // The gauges refresh on the next scrape; the settle itself succeeded.
-    }
   }
 
-  async status(tenantId: string, limits: TenantLimits, now = new Date()): Promise<BudgetStatus> {
-    this.touch(tenantId, limits);
+  async status(tenantId: string, limits: TenantLimits, now = this.clock()): Promise<BudgetStatus> {
     const windows = currentWindows(now);
     const entries = await this.guard(() => this.store.read(tenantId, windows));
     const [daily, monthly] = windows.map((window, i) =>
@@ -115,35 +109,60 @@ export class TokenBudgetService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The budget gauges for every recently active tenant, read from the shared
-   * ledger for the current windows: a new period reads zero at once, and every
-   * replica reports the same numbers.
+   * The budget gauges, read from the shared ledger for the current windows:
+   * every tenant with usage this month, each period in the order the gauges
+   * give out their tenant slots. Monthly: the order of first usage this
+   * month. Daily: the tenants with usage today in the order of their first
+   * usage today, then this month's others (their day reads 0 used). So the
+   * first tenants of a period keep their slots for the whole period, whoever
+   * is busier later, and a new day gives the slots out anew.
    */
-  async snapshot(now = new Date()): Promise<BudgetReading[]> {
-    const cutoff = now.getTime() - RECENT_TENANT_MS;
-    const windows = currentWindows(now);
-    for (const [tenantId, { seenAt }] of this.recentTenants) {
-      if (seenAt < cutoff) this.recentTenants.delete(tenantId);
-    }
-    const tenants = [...this.recentTenants];
-    const ledgers = await this.store.readMany(
-      tenants.map(([tenantId]) => tenantId),
-      windows,
-    );
-    return tenants.flatMap(([tenantId, { limits }], i) =>
-      toReadings(tenantId, limits, windows, ledgers[i]),
-    );
+  async snapshot(now = this.clock()): Promise<BudgetReading[]> {
+    const [daily, monthly] = currentWindows(now);
+    const [today, thisMonth] = await Promise.all([
+      this.store.tenantsWithUsage(daily),
+      this.store.tenantsWithUsage(monthly),
+    ]);
+    const tenants = thisMonth.map((tenant) => tenant.tenantId);
+    const ledgers = await this.store.readMany(tenants, [daily, monthly]);
+    const ledgerOf = new Map(tenants.map((tenantId, i) => [tenantId, ledgers[i]]));
+    const todayIds = new Set(today.map((tenant) => tenant.tenantId));
+    const dailyOrder = [
+      ...today.filter((tenant) => ledgerOf.has(tenant.tenantId)),
+      ...thisMonth.filter((tenant) => !todayIds.has(tenant.tenantId)),
+    ];
+    return [
+      ...dailyOrder.map((tenant) =>
+        reading(tenant.tenantId, 'daily', tenant.limits.daily, ledgerOf.get(tenant.tenantId)![0]),
+      ),
+      ...thisMonth.map((tenant) =>
+        reading(
+          tenant.tenantId,
+          'monthly',
+          tenant.limits.monthly,
+          ledgerOf.get(tenant.tenantId)![1],
+        ),
+      ),
+    ];
   }
 
-  private touch(tenantId: string, limits: TenantLimits): void {
-    this.recentTenants.delete(tenantId);
-    this.recentTenants.set(tenantId, { limits, seenAt: Date.now() });
-    // Map keeps insertion order: the first key is the least recently seen.
-    while (this.recentTenants.size > this.maxTrackedTenants) {
-      const oldest = this.recentTenants.keys().next().value;
-      if (oldest === undefined) break;
-      this.recentTenants.delete(oldest);
+  /** Notes the tenant in each window's usage index, once a window in this process. */
+  private async noteUsage(
+    tenantId: string,
+    windows: readonly PeriodWindow[],
+    limits: TenantLimits,
+    now: Date,
+  ): Promise<void> {
+    const windowIds = windows.map((window) => `${window.period}:${window.id}`).join('|');
+    if (this.noted.get(tenantId) === windowIds) return;
+    try {
+      await this.store.noteUsage(tenantId, windows, limits, now);
+    } catch {
+      // The gauges miss the tenant until its next call notes it again; enforcement is unaffected.
+      return;
     }
+    if (this.noted.size >= MAX_NOTED_TENANTS) this.noted.clear();
+    this.noted.set(tenantId, windowIds);
   }
 
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
@@ -164,17 +183,11 @@ function periodStatus(limit: number, entry: LedgerEntry, window: PeriodWindow): 
   };
 }
 
-function toReadings(
+function reading(
   tenantId: string,
-  limits: TenantLimits,
-  windows: readonly PeriodWindow[],
-  entries: LedgerEntry[],
-): BudgetReading[] {
-  return windows.map((window, i) => ({
-    tenantId,
-    period: window.period,
-    limit: limits[window.period],
-    used: entries[i].used,
-    remaining: Math.max(0, limits[window.period] - entries[i].used),
-  }));
+  period: 'daily' | 'monthly',
+  limit: number,
+  entry: LedgerEntry,
+): BudgetReading {
+  return { tenantId, period, limit, used: entry.used, remaining: Math.max(0, limit - entry.used) };
 }

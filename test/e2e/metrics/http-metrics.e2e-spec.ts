@@ -1,5 +1,6 @@
 import { ManagementServer } from '../../../src/observability/management';
 import { METRICS_REGISTRY, MetricsService } from '../../../src/observability/metrics';
+import { TokenBudgetService } from '../../../src/platform/budgets';
 import { startTestApp, TestApp } from '../../helpers/app';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import {
@@ -133,9 +134,10 @@ describe('HTTP metrics and the /metrics endpoint', () => {
       completionTokens: 300,
     });
     metrics.recordToolCall({ toolName: 'web_search', success: true, durationSeconds: 0.8 });
-    // Budget gauges come from the ledger on each scrape: a tenant that asked for its budget is in them.
+    // Budget gauges come from the ledger on each scrape: a tenant with usage this period is in them.
     const tenant = await createTenant(app.url, { name: 'promtool' });
-    await request(app.url, 'GET', '/v1/budget', { key: tenant.key });
+    const budgets = app.app.get(TokenBudgetService);
+    await budgets.settle(await budgets.reserve(tenant.id, { daily: 1000, monthly: 10_000 }, 10), 10);
     metrics.recordBudgetExceeded('daily');
     metrics.recordHealthCheck('database', true, 0.003);
     await request(app.url, 'GET', '/v1/info');
