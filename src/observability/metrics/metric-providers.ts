@@ -143,6 +143,12 @@ export function metricProviders(registry: Registry): Provider[] {
       registers,
     }),
     makeCounterProvider({
+      name: METRIC.tokenBudgetOverrun,
+      help: 'Completion tokens a proxy reported beyond the max_tokens a call carried (settled at the real number)',
+      labelNames: ['model'],
+      registers,
+    }),
+    makeCounterProvider({
       name: METRIC.toolCalls,
       help: 'Tool calls by tool and outcome',
       labelNames: ['tool_name', 'success'],
@@ -171,6 +177,10 @@ export function metricProviders(registry: Registry): Provider[] {
       help: 'Samples whose user-supplied label value was folded into _other by a cardinality cap',
       labelNames: ['metric'],
       registers,
+      // A scrape renders every family at once: waiting for the budget refresh makes the tenants
+      // it folds count in this scrape, not the next one.
+      collect: (sources: ScrapeSources) => sources.refreshBudgets?.(),
+      inject: [ScrapeSources],
     }),
     makeCounterProvider({
       name: METRIC.otelSpansDropped,
