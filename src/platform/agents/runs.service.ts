@@ -7,7 +7,7 @@ import {
   InternalServerErrorException,
   NotFoundException,
 } from '@nestjs/common';
-import { DependencyUnavailableError, FailureWithRecord } from '../../common';
+import { DependencyUnavailableError, FailureWithRecord, storableText } from '../../common';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
 import { isSuccessfulRunStatus } from '../../observability/catalog';
@@ -76,14 +76,15 @@ export class RunsService {
   private async finish(tenantId: string, run: Run, outcome: RunOutcome): Promise<Run> {
     const patch: Partial<Run> = {
       status: outcome.status,
-      output: outcome.output,
+      // The model's words (and an error quoting them) are not the client's: cleaned, never refused.
+      output: storableText(outcome.output),
       steps: outcome.steps,
       promptTokens: outcome.usage.promptTokens,
       completionTokens: outcome.usage.completionTokens,
       totalTokens: outcome.usage.totalTokens,
       usageEstimated: outcome.usage.estimated,
       durationMs: outcome.durationMs,
-      error: outcome.error,
+      error: storableText(outcome.error),
       finishedAt: new Date(),
     };
     await this.runs.update(tenantId, run.id, patch);
