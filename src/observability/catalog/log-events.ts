@@ -20,7 +20,12 @@ export const LOG_EVENTS = {
   toolExecuteCompleted: 'tool.execute.completed',
   toolExecuteFailed: 'tool.execute.failed',
   toolExecuteCrashed: 'tool.execute.crashed',
+  toolExecuteRefused: 'tool.execute.refused',
   budgetExceeded: 'budget.exceeded',
+  budgetOverrun: 'budget.overrun',
+  budgetSettleDeferred: 'budget.settle.deferred',
+  budgetSettleRecovered: 'budget.settle.recovered',
+  budgetSettleLost: 'budget.settle.lost',
   // Dependencies and health
   redisError: 'redis.error',
   healthComponentDown: 'health.component.down',

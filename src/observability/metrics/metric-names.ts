@@ -19,6 +19,7 @@ export const METRIC = {
   tokenBudgetUsed: 'token_budget_used_total',
   tokenBudgetLimit: 'token_budget_limit',
   tokenBudgetExceeded: 'token_budget_exceeded_total',
+  tokenBudgetOverrun: 'token_budget_overrun_tokens_total',
   toolCalls: 'tool_calls_total',
   toolDuration: 'tool_duration_seconds',
   healthComponentUp: 'health_component_up',

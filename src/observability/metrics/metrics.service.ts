@@ -53,6 +53,8 @@ export abstract class MetricsService {
   abstract updateTokenBudget(record: TokenBudgetRecord): void;
   /** token_budget_exceeded_total{period}: a model call refused by the budget. */
   abstract recordBudgetExceeded(period: BudgetPeriod): void;
+  /** token_budget_overrun_tokens_total{model}: tokens past a call's max_tokens. */
+  abstract recordBudgetOverrun(model: string, tenantId: string, tokens: number): void;
   /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
   abstract startAgentRun(): () => void;
   /** health_component_up{component} (1/0) and health_check_duration_seconds{component}. */
@@ -74,6 +76,7 @@ export class NoopMetricsService extends MetricsService {
   recordToolCall(): void {}
   updateTokenBudget(): void {}
   recordBudgetExceeded(): void {}
+  recordBudgetOverrun(): void {}
   startAgentRun(): () => void {
     return noop;
   }
@@ -134,6 +137,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     @InjectMetric(METRIC.tokenBudgetLimit)
     private readonly budgetLimit: Gauge<'tenant_id' | 'period'>,
     @InjectMetric(METRIC.tokenBudgetExceeded) private readonly budgetExceeded: Counter<'period'>,
+    @InjectMetric(METRIC.tokenBudgetOverrun) private readonly budgetOverrun: Counter<'model'>,
     @InjectMetric(METRIC.toolCalls) private readonly toolCalls: Counter<'tool_name' | 'success'>,
     @InjectMetric(METRIC.toolDuration) private readonly toolDuration: Histogram<'tool_name'>,
     @InjectMetric(METRIC.healthComponentUp) private readonly componentUp: Gauge<'component'>,
@@ -164,6 +168,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
           METRIC.llmTokens,
           METRIC.llmCost,
           METRIC.llmUnpricedTokens,
+          METRIC.tokenBudgetOverrun,
         ],
       ),
       agentType: new TenantFairLabelCap(
@@ -256,6 +261,14 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       this.budgetExceeded.labels(period === 'monthly' ? 'monthly' : 'daily').inc();
     } catch (error) {
       this.swallow('recordBudgetExceeded', error);
+    }
+  }
+
+  recordBudgetOverrun(model: string, tenantId: string, tokens: number): void {
+    try {
+      this.budgetOverrun.labels(this.caps.model.fold(model, tenantId)).inc(nonNegative(tokens));
+    } catch (error) {
+      this.swallow('recordBudgetOverrun', error);
     }
   }
 

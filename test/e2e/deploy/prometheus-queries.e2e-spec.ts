@@ -79,7 +79,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
   let app: TestApp;
   let prometheus: PrometheusServer | undefined;
   let tenants: { rich: TestTenant; tight: TestTenant; folded: TestTenant };
-  let agents: { rich: string; tight: string; folded: string; unpriced: string };
+  let agents: { rich: string; tight: string; folded: string; unpriced: string; capped: string };
 
   /** Our tenants whose budget series Prometheus holds now (the app shows the most recently active, up to its cap). */
   async function tenantsWithBudgetSeries(): Promise<TestTenant[]> {
@@ -128,6 +128,12 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     expect(last.status).toBe(429);
     // The third tenant with budget gauges, past METRICS_MAX_TENANTS=2: folds into _other.
     expect((await runAgent(app.url, folded.key, agents.folded, 'What is 7*6?')).status).toBe(201);
+    // A proxy that ignores max_tokens: the answer runs past the bound (an overrun).
+    simulator.setOptions({ ignoreMaxTokens: true });
+    simulator.setScript(() => ({ kind: 'text', content: 'word '.repeat(100) }));
+    expect((await runAgent(app.url, rich.key, agents.capped, 'Write a lot')).status).toBe(201);
+    simulator.setScript(undefined);
+    simulator.setOptions({ ignoreMaxTokens: false });
     // The LLM proxy failing: a 5xx for the error-rate panel and alert.
     simulator.setOptions({ failNext: 1, failureStatus: 500 });
     expect((await runAgent(app.url, rich.key, agents.rich, 'What is 4+4?')).status).toBe(502);
@@ -173,6 +179,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
       folded: (await createAgent(app.url, folded.key)).id,
       // A model the price table does not know: its tokens are unpriced.
       unpriced: (await createAgent(app.url, rich.key, { model: 'house-llm', tools: [] })).id,
+      capped: (await createAgent(app.url, rich.key, { tools: [], max_output_tokens: 16 })).id,
     };
 
     // Round one creates every series; round two, between scrapes, makes rates non-zero.
