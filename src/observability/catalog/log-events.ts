@@ -21,6 +21,8 @@ export const LOG_EVENTS = {
   toolExecuteFailed: 'tool.execute.failed',
   toolExecuteCrashed: 'tool.execute.crashed',
   budgetExceeded: 'budget.exceeded',
+  runRefused: 'run.refused',
+  runSlotReleaseFailed: 'run.slot.release_failed',
   // Dependencies and health
   redisError: 'redis.error',
   healthComponentDown: 'health.component.down',
