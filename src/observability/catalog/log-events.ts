@@ -23,6 +23,8 @@ export const LOG_EVENTS = {
   budgetExceeded: 'budget.exceeded',
   runRefused: 'run.refused',
   runSlotReleaseFailed: 'run.slot.release_failed',
+  // Tenants and their keys
+  apiKeyRevoked: 'api_key.revoked',
   // Dependencies and health
   redisError: 'redis.error',
   healthComponentDown: 'health.component.down',
