@@ -36,6 +36,7 @@ describe(loadConfig.name, () => {
     expect(config.shutdownDrainMs).toBe(5000);
     expect(config.adminApiKey).toBeUndefined();
     expect(config.managementPort).toBeUndefined();
+    expect(config.limits).toEqual({ tenantMaxConcurrentRuns: 10 });
   });
 
   it('switches logs to JSON in production', () => {
@@ -73,12 +74,22 @@ describe(loadConfig.name, () => {
     ['OTLP_ENDPOINT', 'localhost'],
     ['METRICS_KNOWN_MODELS', 'gpt-4o, bad model'],
     ['METRICS_KNOWN_MODELS', 'x,'.repeat(501)],
+    ['TENANT_MAX_CONCURRENT_RUNS', '0'],
+    ['TENANT_MAX_CONCURRENT_RUNS', '10001'],
+    ['TENANT_MAX_CONCURRENT_RUNS', 'ten'],
   ])('rejects %s=%s with one line naming the variable', (variable, value) => {
     const error = errorOf({ [variable]: value });
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).toContain('expected');
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads TENANT_MAX_CONCURRENT_RUNS from 1 to 10000', () => {
+    expect(loadConfig({ TENANT_MAX_CONCURRENT_RUNS: '1' }).limits.tenantMaxConcurrentRuns).toBe(1);
+    expect(loadConfig({ TENANT_MAX_CONCURRENT_RUNS: '10000' }).limits.tenantMaxConcurrentRuns).toBe(
+      10_000,
+    );
   });
 
   it('falls back to the standard OTEL_EXPORTER_OTLP_* endpoints when OTLP_ENDPOINT is unset', () => {

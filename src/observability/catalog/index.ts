@@ -2,7 +2,12 @@ export { DEFAULT_LOG_EVENT, LOG_EVENTS } from './log-events';
 export type { LogEvent } from './log-events';
 export { GEN_AI_OPERATION, SPAN_NAME } from './span-names';
 export { isProbePath, UNMATCHED_ROUTE } from './routes';
-export { BUDGET_PERIODS, isSuccessfulRunStatus, RUN_STATUSES } from './outcomes';
+export {
+  BUDGET_PERIODS,
+  isSuccessfulRunStatus,
+  RUN_REFUSAL_REASONS,
+  RUN_STATUSES,
+} from './outcomes';
 export type {
   AgentRunReport,
   AgentRunSubject,
@@ -18,6 +23,8 @@ export type {
   LlmCallFailureReport,
   LlmCallReport,
   LlmCallSubject,
+  RunRefusal,
+  RunRefusalReason,
   RunStatus,
   TokenUsage,
   ToolCallRefusal,

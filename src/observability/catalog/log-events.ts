@@ -26,6 +26,10 @@ export const LOG_EVENTS = {
   budgetSettleDeferred: 'budget.settle.deferred',
   budgetSettleRecovered: 'budget.settle.recovered',
   budgetSettleLost: 'budget.settle.lost',
+  runRefused: 'run.refused',
+  runSlotReleaseFailed: 'run.slot.release_failed',
+  // Tenants and their keys
+  apiKeyRevoked: 'api_key.revoked',
   // Dependencies and health
   redisError: 'redis.error',
   healthComponentDown: 'health.component.down',

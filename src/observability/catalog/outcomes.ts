@@ -155,6 +155,18 @@ export interface BudgetSettleLoss {
   readonly reason: 'retry_limit' | 'queue_full' | 'shutdown';
 }
 
+/** Why a run was refused before it started: the `reason` label of agent_runs_refused_total. */
+export const RUN_REFUSAL_REASONS = ['tenant_concurrency'] as const;
+export type RunRefusalReason = (typeof RUN_REFUSAL_REASONS)[number];
+
+/** A run refused before it started, because its tenant already had `limit` runs in flight. */
+export interface RunRefusal {
+  readonly reason: RunRefusalReason;
+  readonly tenantId: string;
+  readonly limit: number;
+  readonly inFlight: number;
+}
+
 /** One tenant's ledger in one period, as the budget gauges show it. */
 export interface BudgetReading {
   readonly tenantId: string;

@@ -130,6 +130,12 @@ export function metricProviders(registry: Registry): Provider[] {
       labelNames: ['agent_type'],
       registers,
     }),
+    makeCounterProvider({
+      name: METRIC.agentRunsRefused,
+      help: 'Agent runs refused before they started (tenant_concurrency: the tenant had TENANT_MAX_CONCURRENT_RUNS in flight)',
+      labelNames: ['tenant_id', 'reason'],
+      registers,
+    }),
     budgetGauge(METRIC.tokenBudgetRemaining, 'Tokens left in the current budget period'),
     budgetGauge(
       METRIC.tokenBudgetUsed,

@@ -1,14 +1,20 @@
 import { Module } from '@nestjs/common';
+import { RedisService } from '../../redis';
 import { BudgetsModule } from '../budgets';
 import { LlmModule } from '../llm';
 import { TenantScopedRepositoryModule, TenantsModule } from '../tenants';
 import { ToolsModule } from '../tools';
 import { Agent } from './agent.entity';
+import { MemoryRunSlotStore } from './memory-run-slot.store';
+import { RedisRunSlotStore } from './redis-run-slot.store';
+import { RUN_SLOT_STORE } from './run-slot-store';
+import type { RunSlotStore } from './run-slot-store';
 import { AgentRunner } from './agent-runner.service';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
 import { Run } from './run.entity';
 import { RunsService } from './runs.service';
+import { TenantRunSlots } from './tenant-run-slots.service';
 
 @Module({
   imports: [
@@ -19,7 +25,21 @@ import { RunsService } from './runs.service';
     ToolsModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService, RunsService, AgentRunner],
+  providers: [
+    AgentsService,
+    RunsService,
+    AgentRunner,
+    {
+      provide: RUN_SLOT_STORE,
+      inject: [RedisService],
+      // Without REDIS_URL the slots live in this process: correct for one replica only.
+      useFactory: (redis: RedisService): RunSlotStore =>
+        redis.client
+          ? new RedisRunSlotStore(redis.client, redis.keyPrefix)
+          : new MemoryRunSlotStore(),
+    },
+    TenantRunSlots,
+  ],
   exports: [AgentRunner],
 })
 export class AgentsModule {}

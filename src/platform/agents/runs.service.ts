@@ -21,8 +21,11 @@ import { AgentRunner } from './agent-runner.service';
 import type { RunOutcome } from './agent-runner.service';
 import { runView } from './agent.views';
 import type { RunView } from './agent.views';
+import { Agent } from './agent.entity';
 import { AgentsService } from './agents.service';
 import { Run } from './run.entity';
+import { TenantConcurrencyLimitError, TenantRunSlots } from './tenant-run-slots.service';
+import type { RunSlot } from './tenant-run-slots.service';
 
 @Injectable()
 export class RunsService {
@@ -31,11 +34,14 @@ export class RunsService {
     private readonly agents: AgentsService,
     private readonly runner: AgentRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly slots: TenantRunSlots,
   ) {}
 
   /**
    * Runs an agent to completion and stores the run. The row is written before
-   * the loop starts, so a run cut off by a crash is still on record.
+   * the loop starts, so a run cut off by a crash is still on record. The run
+   * holds one of its tenant's run slots throughout; without one it is refused
+   * (429) and not stored.
    */
   async start(
     auth: TenantAuth,
@@ -47,6 +53,21 @@ export class RunsService {
     if (!this.config.llm.proxyUrl) throw new LlmNotConfiguredError();
     // Gone before the run began: nothing to run, nothing to store.
     if (signal?.aborted) throw clientClosed();
+    const slot = await this.acquireSlot(auth.tenantId);
+    try {
+      return await this.runInSlot(auth, agent, input, signal);
+    } finally {
+      // Every outcome gives the slot back: success, failure, the client leaving, a timeout.
+      await slot.release();
+    }
+  }
+
+  private async runInSlot(
+    auth: TenantAuth,
+    agent: Agent,
+    input: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RunView> {
     const run = await this.runs.insert(auth.tenantId, {
       agentId: agent.id,
       userId: auth.userId,
@@ -65,6 +86,15 @@ export class RunsService {
       throw new FailureWithRecord(answerFor(outcome), { run: finished });
     }
     return finished;
+  }
+
+  /** One of the tenant's TENANT_MAX_CONCURRENT_RUNS slots; past the limit, 429 saying so. */
+  private async acquireSlot(tenantId: string): Promise<RunSlot> {
+    try {
+      return await this.slots.acquire(tenantId);
+    } catch (error) {
+      throw error instanceof TenantConcurrencyLimitError ? tooManyRuns(error) : error;
+    }
   }
 
   async get(tenantId: string, runId: string): Promise<RunView> {
@@ -119,4 +149,20 @@ function answerFor(outcome: RunOutcome): Error {
   }
   if (failure instanceof DependencyUnavailableError) return failure;
   return new InternalServerErrorException(outcome.error ?? 'Internal error');
+}
+
+/** 429 with Retry-After, and the limit and the count in the body, so a client can pace itself. */
+function tooManyRuns(refusal: TenantConcurrencyLimitError): FailureWithRecord {
+  const answer = new HttpException(
+    {
+      message: refusal.message,
+      headers: { 'retry-after': String(refusal.retryAfterSeconds) },
+    },
+    HttpStatus.TOO_MANY_REQUESTS,
+  );
+  return new FailureWithRecord(answer, {
+    reason: refusal.errorType,
+    limit: refusal.limit,
+    in_flight: refusal.inFlight,
+  });
 }

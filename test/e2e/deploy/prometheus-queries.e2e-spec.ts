@@ -101,7 +101,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     return Number(line?.split(' ')[1] ?? 0);
   }
 
-  /** One round of the traffic a dashboard exists to show: API calls, a 404, health, agent runs (ok, over budget, LLM failing). */
+  /** One round of the traffic a dashboard exists to show: API calls, a 404, health, agent runs (ok, refused, over budget, LLM failing). */
   async function driveTraffic(): Promise<void> {
     const { rich, tight, folded } = tenants;
     for (let i = 0; i < 5; i++) expect((await fetch(`${app.url}/v1/info`)).status).toBe(200);
@@ -120,6 +120,14 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     // A tool call (calculator), LLM tokens, cost, budget gauges.
     expect((await runAgent(app.url, rich.key, agents.rich, 'What is 2+3?')).status).toBe(201);
     expect((await runAgent(app.url, rich.key, agents.unpriced, 'Hello')).status).toBe(201);
+    // A tenant at its limit of runs in flight (TENANT_MAX_CONCURRENT_RUNS=1): one more is refused.
+    simulator.setOptions({ latencyMs: 500 });
+    const callsBefore = simulator.chatRequestCount;
+    const slow = runAgent(app.url, rich.key, agents.unpriced, 'Hello');
+    await waitFor(() => simulator.chatRequestCount > callsBefore, { timeoutMs: 5000 });
+    simulator.setOptions({ latencyMs: 0 });
+    expect((await runAgent(app.url, rich.key, agents.unpriced, 'Hello')).status).toBe(429);
+    expect((await slow).status).toBe(201);
     // A tenant that spends its budget: 429 budget_exceeded once the next call cannot be covered.
     let last = await runAgent(app.url, tight.key, agents.tight, 'What is 1+1?');
     for (let i = 0; i < 10 && last.status !== 429; i++) {
@@ -167,6 +175,8 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
       LLM_TIMEOUT_MS: '5000',
       // Three tenants, a cap of two: the third folds into _other and is counted as overflow.
       METRICS_MAX_TENANTS: '2',
+      // Runs are sequential here but for the one refused on purpose.
+      TENANT_MAX_CONCURRENT_RUNS: '1',
     });
     const rich = await createTenant(app.url, { name: 'rich' });
     // Room for one run (about 1,500 tokens) and not for a second.
