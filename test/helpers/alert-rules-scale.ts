@@ -26,9 +26,11 @@ const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d
 
 /**
  * Functions whose numbers mean seconds outside the duration syntax
- * (`time() - ts > 300`, `predict_linear(v[1h], 3600)`): the transform cannot
+ * (`timestamp(v) < 100`, `predict_linear(v[1h], 3600)`): the transform cannot
  * tell those numbers from thresholds, so it refuses rather than change the
- * rule's meaning silently.
+ * rule's meaning silently. One shape is understood: an age compared with a
+ * number, `time() - <expr> < 300`, where the number is seconds of age and is
+ * divided like a window.
  */
 const SECONDS_IN_VALUES = new Set(['time', 'timestamp', 'predict_linear']);
 
@@ -72,6 +74,33 @@ export interface DurationLiteral {
   readonly from: number;
   readonly to: number;
   readonly text: string;
+  /** A number of seconds outside the duration syntax (an age threshold): written back as a number. */
+  readonly seconds?: boolean;
+}
+
+const COMPARISONS = new Set(['Lss', 'Gtr', 'Lte', 'Gte']);
+
+function childrenOf(node: SyntaxNode): SyntaxNode[] {
+  const children: SyntaxNode[] = [];
+  for (let child = node.firstChild; child; child = child.nextSibling) children.push(child);
+  return children;
+}
+
+/** `time() - <expr> <op> <number>`: the time() call and the number of seconds, else undefined. */
+function ageComparison(
+  expr: string,
+  node: SyntaxNode,
+): { timeCall: SyntaxNode; threshold: SyntaxNode } | undefined {
+  const children = childrenOf(node).filter((child) => child.name !== 'BoolModifier');
+  if (children.length !== 3) return undefined;
+  const [left, operator, right] = children;
+  if (!COMPARISONS.has(operator.name) || right.name !== 'NumberDurationLiteral') return undefined;
+  if (left.name !== 'BinaryExpr') return undefined;
+  const [timeCall, minus] = childrenOf(left);
+  if (timeCall?.name !== 'FunctionCall' || minus?.name !== 'Sub') return undefined;
+  const identifier = timeCall.getChild('FunctionIdentifier');
+  if (!identifier || expr.slice(identifier.from, identifier.to) !== 'time') return undefined;
+  return { timeCall, threshold: right };
 }
 
 type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
@@ -89,12 +118,22 @@ function errorNear(source: string, from: number, to: number): string {
 export function durationLiterals(expr: string): DurationLiteral[] {
   const tree = parser.parse(expr);
   const found: DurationLiteral[] = [];
+  // time() calls whose seconds are understood: the left side of an age comparison.
+  const ageTimeCalls = new Set<number>();
   tree.iterate({
     enter(ref) {
       if (ref.type.isError) {
         throw new Error(`PromQL syntax error near ${errorNear(expr, ref.from, ref.to)}`);
       }
-      if (ref.name === 'FunctionCall') {
+      if (ref.name === 'BinaryExpr') {
+        const age = ageComparison(expr, ref.node);
+        if (age) {
+          ageTimeCalls.add(age.timeCall.from);
+          const { from, to } = age.threshold;
+          found.push({ from, to, text: expr.slice(from, to), seconds: true });
+        }
+      }
+      if (ref.name === 'FunctionCall' && !ageTimeCalls.has(ref.from)) {
         const identifier = ref.node.getChild('FunctionIdentifier');
         const name = identifier ? expr.slice(identifier.from, identifier.to) : '';
         if (SECONDS_IN_VALUES.has(name)) {
@@ -140,8 +179,11 @@ function literalsOf(node: SyntaxNode): SyntaxNode[] {
 export function scaleExpression(expr: string, factor: number): string {
   let scaled = '';
   let at = 0;
-  for (const literal of durationLiterals(expr)) {
-    scaled += expr.slice(at, literal.from) + scaleDuration(literal.text, factor);
+  const literals = [...durationLiterals(expr)].sort((a, b) => a.from - b.from);
+  for (const literal of literals) {
+    const text = scaleDuration(literal.text, factor);
+    scaled +=
+      expr.slice(at, literal.from) + (literal.seconds ? String(parseDuration(text) / 1000) : text);
     at = literal.to;
   }
   return scaled + expr.slice(at);

@@ -83,8 +83,8 @@ describe('a settle the ledger could not take', () => {
     const client: Redis = redis.client();
     const store = new RedisBudgetStore(client, PREFIX);
     expect(await store.read(tenant.id, currentWindows(new Date()), Date.now())).toEqual([
-      { used: run.body.usage.total_tokens, reserved: 0 },
-      { used: run.body.usage.total_tokens, reserved: 0 },
+      { used: run.body.usage.total_tokens, reserved: 0, lastRefusedAt: 0 },
+      { used: run.body.usage.total_tokens, reserved: 0, lastRefusedAt: 0 },
     ]);
     const budget = await request(app.url, 'GET', '/v1/budget', { key: tenant.key });
     expect(budget.body.daily.used).toBe(run.body.usage.total_tokens);

@@ -174,6 +174,8 @@ export interface BudgetReading {
   readonly limit: number;
   readonly used: number;
   readonly remaining: number;
+  /** Epoch seconds of the period's last refused call; 0 when none was. */
+  readonly lastRefusedAt: number;
 }
 
 /** One real evaluation of a health component. */

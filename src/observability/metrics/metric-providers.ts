@@ -142,6 +142,10 @@ export function metricProviders(registry: Registry): Provider[] {
       'Tokens used in the current budget period (a gauge: the name is kept from the original)',
     ),
     budgetGauge(METRIC.tokenBudgetLimit, 'Token limit of the budget period'),
+    budgetGauge(
+      METRIC.tokenBudgetLastRefused,
+      'When a model call of the tenant was last refused by this budget period (Unix seconds); only tenants refused in the period',
+    ),
     makeCounterProvider({
       name: METRIC.tokenBudgetExceeded,
       help: 'Model calls refused because a token budget was exhausted',
@@ -158,6 +162,12 @@ export function metricProviders(registry: Registry): Provider[] {
       name: METRIC.toolCalls,
       help: 'Tool calls by tool and outcome',
       labelNames: ['tool_name', 'success'],
+      registers,
+    }),
+    makeCounterProvider({
+      name: METRIC.toolCallsRefused,
+      help: 'Tool calls refused without running: a tool the agent does not list, or no such tool (also in tool_calls_total as failed)',
+      labelNames: ['tool_name', 'reason'],
       registers,
     }),
     exemplarHistogram(registry, {

@@ -471,6 +471,28 @@ describe(MetricsService.name, () => {
       ).toBe(2);
     });
 
+    it('shows when each refused tenant was last refused, and for _other the latest of its tenants', async () => {
+      metrics = await service({ METRICS_MAX_TENANTS: '2' });
+      const refusedAt: Record<string, number> = {
+        b: 1_700_000_100,
+        c: 1_700_000_300,
+        d: 1_700_000_200,
+      };
+      metrics.setBudgetSnapshotProvider(() =>
+        Promise.resolve(
+          ['a', 'b', 'c', 'd'].map((tenant) => ({
+            ...budget(tenant, 'daily', 10),
+            lastRefusedAt: refusedAt[tenant] ?? 0,
+          })),
+        ),
+      );
+      const samples = samplesOf(await scrape(), METRIC.tokenBudgetLastRefused);
+      expect(samples.map((sample) => [sample.labels.tenant_id, sample.value]).sort()).toEqual([
+        [OVERFLOW_LABEL, 1_700_000_300],
+        ['b', 1_700_000_100],
+      ]);
+    });
+
     it('stops collecting after shutdown', async () => {
       metrics = await service();
       const provider = jest.fn(() => Promise.resolve([budget('t1', 'daily', 1)]));

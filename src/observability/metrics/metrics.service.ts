@@ -4,7 +4,7 @@ import type { Counter, Gauge, Histogram, LabelValues } from 'prom-client';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
 import { BUDGET_PERIODS, LOG_EVENTS, RUN_REFUSAL_REASONS, RUN_STATUSES } from '../catalog';
-import type { BudgetPeriod, RunRefusalReason, RunStatus } from '../catalog';
+import type { BudgetPeriod, RunRefusalReason, RunStatus, ToolCallRefusal } from '../catalog';
 import { sampledTraceId } from '../context';
 import { PinoLogger } from '../logging';
 import { LabelCap, normaliseLabelValue, TenantFairLabelCap } from './label-cap';
@@ -56,6 +56,8 @@ export abstract class MetricsService {
   abstract recordBudgetExceeded(period: BudgetPeriod): void;
   /** token_budget_overrun_tokens_total{model}: tokens past a call's max_tokens. */
   abstract recordBudgetOverrun(model: string, tenantId: string, tokens: number): void;
+  /** tool_calls_refused_total{tool_name,reason}: a tool call refused without running. */
+  abstract recordToolRefused(toolName: string, reason: ToolCallRefusal): void;
   /** agent_runs_refused_total{tenant_id,reason}: a run refused before it started. */
   abstract recordRunRefused(tenantId: string, reason: RunRefusalReason): void;
   /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
@@ -80,6 +82,7 @@ export class NoopMetricsService extends MetricsService {
   updateTokenBudget(): void {}
   recordBudgetExceeded(): void {}
   recordBudgetOverrun(): void {}
+  recordToolRefused(): void {}
   recordRunRefused(): void {}
   startAgentRun(): () => void {
     return noop;
@@ -95,6 +98,7 @@ interface BudgetTotals {
   remaining: number;
   used: number;
   limit: number;
+  lastRefusedAt?: number;
 }
 
 /**
@@ -143,9 +147,13 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     private readonly budgetUsed: Gauge<'tenant_id' | 'period'>,
     @InjectMetric(METRIC.tokenBudgetLimit)
     private readonly budgetLimit: Gauge<'tenant_id' | 'period'>,
+    @InjectMetric(METRIC.tokenBudgetLastRefused)
+    private readonly budgetLastRefused: Gauge<'tenant_id' | 'period'>,
     @InjectMetric(METRIC.tokenBudgetExceeded) private readonly budgetExceeded: Counter<'period'>,
     @InjectMetric(METRIC.tokenBudgetOverrun) private readonly budgetOverrun: Counter<'model'>,
     @InjectMetric(METRIC.toolCalls) private readonly toolCalls: Counter<'tool_name' | 'success'>,
+    @InjectMetric(METRIC.toolCallsRefused)
+    private readonly toolCallsRefused: Counter<'tool_name' | 'reason'>,
     @InjectMetric(METRIC.toolDuration) private readonly toolDuration: Histogram<'tool_name'>,
     @InjectMetric(METRIC.healthComponentUp) private readonly componentUp: Gauge<'component'>,
     @InjectMetric(METRIC.healthCheckDuration)
@@ -187,7 +195,11 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
         labelOverflow,
         [METRIC.agentRunDuration, METRIC.agentSteps],
       ),
-      toolName: cap(MAX_TOOL_NAME_LABEL_VALUES, [METRIC.toolCalls, METRIC.toolDuration]),
+      toolName: cap(MAX_TOOL_NAME_LABEL_VALUES, [
+        METRIC.toolCalls,
+        METRIC.toolDuration,
+        METRIC.toolCallsRefused,
+      ]),
       component: cap(MAX_HEALTH_COMPONENT_LABEL_VALUES, [
         METRIC.healthComponentUp,
         METRIC.healthCheckDuration,
@@ -244,6 +256,15 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       observeSeconds(this.toolDuration, { tool_name: toolName }, record.durationSeconds);
     } catch (error) {
       this.swallow('recordToolCall', error);
+    }
+  }
+
+  recordToolRefused(toolName: string, reason: ToolCallRefusal): void {
+    try {
+      const label = reason === 'not_allowed' ? 'not_allowed' : 'unknown_tool';
+      this.toolCallsRefused.labels(this.caps.toolName.fold(toolName), label).inc();
+    } catch (error) {
+      this.swallow('recordToolRefused', error);
     }
   }
 
@@ -372,6 +393,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     this.budgetRemaining.reset();
     this.budgetUsed.reset();
     this.budgetLimit.reset();
+    this.budgetLastRefused.reset();
     const slotsTaken = new Map<BudgetPeriod, number>();
     const other = new Map<BudgetPeriod, BudgetTotals>();
     const folded = new Set<string>();
@@ -385,6 +407,11 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       }
       const totals = other.get(record.period) ?? { remaining: 0, used: 0, limit: 0 };
       add(totals, record);
+      // The fold was refused when any of its tenants was, last.
+      totals.lastRefusedAt = Math.max(
+        totals.lastRefusedAt ?? 0,
+        finiteOr0(record.lastRefusedAt ?? 0),
+      );
       other.set(record.period, totals);
       folded.add(`${record.period}\u0000${tenantId}`);
     }
@@ -425,12 +452,16 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
   private setBudget(
     tenantId: string,
     period: BudgetPeriod,
-    values: { remaining: number; used: number; limit?: number },
+    values: { remaining: number; used: number; limit?: number; lastRefusedAt?: number },
   ): void {
     const labels = { tenant_id: tenantId, period };
     this.budgetRemaining.set(labels, finiteOr0(values.remaining));
     this.budgetUsed.set(labels, finiteOr0(values.used));
     if (values.limit !== undefined) this.budgetLimit.set(labels, finiteOr0(values.limit));
+    // Only tenants refused in the period: a zero for every other would be a series each for nothing.
+    if (values.lastRefusedAt !== undefined && values.lastRefusedAt > 0) {
+      this.budgetLastRefused.set(labels, values.lastRefusedAt);
+    }
   }
 
   /** Once per model per process: the counter keeps the running total. */

@@ -33,6 +33,8 @@ export interface TokenBudgetRecord {
   remaining: number;
   used: number;
   limit?: number;
+  /** Epoch seconds of the period's last refused call; 0 (or absent) when none was. */
+  lastRefusedAt?: number;
 }
 
 /** Reads the shared ledger for the budget gauges; see MetricsService.setBudgetSnapshotProvider. */

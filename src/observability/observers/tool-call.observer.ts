@@ -82,6 +82,7 @@ export class ToolCallObserver {
         success: false,
         durationSeconds: 0,
       });
+      this.metrics.recordToolRefused(subject.toolName, reason);
       this.logger.warn(
         {
           event: LOG_EVENTS.toolExecuteRefused,

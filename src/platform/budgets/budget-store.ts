@@ -6,6 +6,8 @@ export interface LedgerEntry {
   used: number;
   /** Tokens reserved by calls still in flight. */
   reserved: number;
+  /** Epoch ms of the window's last refused call; 0 when none was. */
+  lastRefusedAt: number;
 }
 
 /**

@@ -47,6 +47,7 @@ export class MemoryBudgetStore implements BudgetStore {
       if (room < bound) [bound, tightest] = [room, window];
     }
     if (bound < request.minOutputTokens) {
+      this.entry(tenantId, tightest).lastRefusedAt = request.now;
       return Promise.resolve({ ok: false, period: tightest.period });
     }
     const amount = request.promptTokens + bound;
@@ -125,7 +126,11 @@ export class MemoryBudgetStore implements BudgetStore {
   private peek(tenantId: string, windows: readonly PeriodWindow[]): LedgerEntry[] {
     return windows.map((window) => {
       const entry = this.ledgers.get(key(tenantId, window));
-      return { used: entry?.used ?? 0, reserved: entry?.reserved ?? 0 };
+      return {
+        used: entry?.used ?? 0,
+        reserved: entry?.reserved ?? 0,
+        lastRefusedAt: entry?.lastRefusedAt ?? 0,
+      };
     });
   }
 
@@ -165,7 +170,7 @@ export class MemoryBudgetStore implements BudgetStore {
     const k = key(tenantId, window);
     let entry = this.ledgers.get(k);
     if (!entry) {
-      entry = { used: 0, reserved: 0, expiresAt: window.resetsAt.getTime() };
+      entry = { used: 0, reserved: 0, lastRefusedAt: 0, expiresAt: window.resetsAt.getTime() };
       this.ledgers.set(k, entry);
     }
     return entry;

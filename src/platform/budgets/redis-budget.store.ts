@@ -86,7 +86,7 @@ end
 `;
 
 // Own ARGV: id, prompt tokens, max output, min output, expiry.
-// Returns {0, bound} or {index of the window with the least room, 0}.
+// Returns {0, bound} or {index of the window with the least room, 0}; that window notes the refusal.
 const RESERVE = `${PREAMBLE}
 reclaim()
 local id = ARGV[4]
@@ -99,7 +99,12 @@ for i = 1, n do
   local room = limit[i] - used - reserved - prompt
   if room < bound then bound, tightest = room, i end
 end
-if bound < min_output then return { math.max(tightest, 1), 0 } end
+if bound < min_output then
+  tightest = math.max(tightest, 1)
+  redis.call('HSET', KEYS[tightest], 'refused_at', ms(now))
+  redis.call('PEXPIREAT', KEYS[tightest], key_expiry[tightest])
+  return { tightest, 0 }
+end
 local amount = prompt + bound
 local record = 'r|' .. amount
 for i = 1, n do
@@ -130,13 +135,13 @@ keep_until(now + retention)
 return 0
 `;
 
-// No own ARGV. Returns used, reserved per window.
+// No own ARGV. Returns used, reserved, refused_at per window.
 const READ = `${PREAMBLE}
 reclaim()
 local out = {}
 for i = 1, n do
-  out[2 * i - 1] = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
-  out[2 * i] = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
+  local fields = redis.call('HMGET', KEYS[i], 'used', 'reserved', 'refused_at')
+  for j = 1, 3 do out[3 * (i - 1) + j] = tonumber(fields[j] or '0') end
 end
 return out
 `;
@@ -206,7 +211,11 @@ export class RedisBudgetStore implements BudgetStore {
     now: number,
   ): Promise<LedgerEntry[]> {
     const flat = (await this.run(READ, tenantId, windows, now, [])) as number[];
-    return windows.map((_, i) => ({ used: flat[2 * i], reserved: flat[2 * i + 1] }));
+    return windows.map((_, i) => ({
+      used: flat[3 * i],
+      reserved: flat[3 * i + 1],
+      lastRefusedAt: flat[3 * i + 2],
+    }));
   }
 
   async readMany(
@@ -215,13 +224,19 @@ export class RedisBudgetStore implements BudgetStore {
   ): Promise<LedgerEntry[][]> {
     const pipeline = this.redis.pipeline();
     for (const tenantId of tenantIds) {
-      for (const window of windows) pipeline.hmget(this.key(tenantId, window), 'used', 'reserved');
+      for (const window of windows) {
+        pipeline.hmget(this.key(tenantId, window), 'used', 'reserved', 'refused_at');
+      }
     }
     const results = (await pipeline.exec()) ?? [];
     const entries = results.map(([error, value]) => {
       if (error) throw error;
-      const [used, reserved] = value as (string | null)[];
-      return { used: Number(used ?? 0), reserved: Number(reserved ?? 0) };
+      const [used, reserved, refusedAt] = value as (string | null)[];
+      return {
+        used: Number(used ?? 0),
+        reserved: Number(reserved ?? 0),
+        lastRefusedAt: Number(refusedAt ?? 0),
+      };
     });
     return tenantIds.map((_, i) => entries.slice(i * windows.length, (i + 1) * windows.length));
   }

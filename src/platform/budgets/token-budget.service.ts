@@ -283,5 +283,12 @@ function reading(
   limit: number,
   entry: LedgerEntry,
 ): BudgetReading {
-  return { tenantId, period, limit, used: entry.used, remaining: Math.max(0, limit - entry.used) };
+  return {
+    tenantId,
+    period,
+    limit,
+    used: entry.used,
+    remaining: Math.max(0, limit - entry.used),
+    lastRefusedAt: entry.lastRefusedAt / 1000,
+  };
 }

@@ -143,6 +143,12 @@ describe(ToolRegistry.name, () => {
       });
       expect(search).not.toHaveBeenCalled();
       expect(await toolCalls(label, false)).toBe(1);
+      expect(
+        sampleValue(await observed!.samples(), 'tool_calls_refused_total', {
+          tool_name: label,
+          reason,
+        }),
+      ).toBe(1);
       expect(observed!.logs.events('tool.execute.refused')).toEqual([
         expect.objectContaining({
           level: 'warn',

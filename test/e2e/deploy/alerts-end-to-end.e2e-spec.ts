@@ -21,7 +21,14 @@ import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import { PROMETHEUS_JOB, readAlertRules } from '../../helpers/deploy-artefacts';
 import { LlmSimulator, startLlmSimulator } from '../../helpers/llm-simulator';
 import { OtlpReceiver, startOtlpReceiver } from '../../helpers/otlp-receiver';
-import { createAgent, createTenant, TEST_ADMIN_KEY, TestTenant } from '../../helpers/platform';
+import { abandonRequest } from '../../helpers/abandon';
+import {
+  createAgent,
+  createTenant,
+  runAgent,
+  TEST_ADMIN_KEY,
+  TestTenant,
+} from '../../helpers/platform';
 import { PrometheusServer, startPrometheus } from '../../helpers/prometheus-server';
 import { ensureAppBuilt, spawnApp, SpawnedApp } from '../../helpers/spawn-app';
 import { SteadyTraffic, startSteadyTraffic } from '../../helpers/steady-traffic';
@@ -121,10 +128,10 @@ const SCENARIOS: readonly Scenario[] = [
   {
     fault:
       'the LLM proxy is down (its chat and health endpoints hang) while clients keep running agents',
-    // Every run answers 502 within LLM_TIMEOUT_MS: HighErrorRate fires too, and the proxy's
-    // inhibit rule keeps it from the receiver.
-    fires: ['LLMProxyDown', 'HighErrorRate'],
-    inhibited: ['HighErrorRate'],
+    // Every run answers 502 within LLM_TIMEOUT_MS: the error rate and the failed calls and runs
+    // fire too, and the proxy's inhibit rule keeps them from the receiver.
+    fires: ['LLMProxyDown', 'HighErrorRate', 'LLMRequestsFailing', 'AgentRunsFailing'],
+    inhibited: ['HighErrorRate', 'LLMRequestsFailing', 'AgentRunsFailing'],
     inject: async (stack) => {
       await stack.platform.stopRuns();
       stack.simulator.setOptions({ hang: true, hangHealth: true });
@@ -132,7 +139,7 @@ const SCENARIOS: readonly Scenario[] = [
       // `for:` durations (1 m against 5 m).
       await untilFiring(stack, ['LLMProxyDown']);
       await stack.untilDelivered(['LLMProxyDown']);
-      stack.platform.startRuns(3);
+      await stack.platform.startRuns(3);
     },
     whileFiring: async (stack) => {
       // Alertmanager has received HighErrorRate and run it through its pipeline once.
@@ -157,23 +164,25 @@ const SCENARIOS: readonly Scenario[] = [
       // first would lift the inhibition while the window still holds them, and Alertmanager would
       // then rightly deliver HighErrorRate late (the runbook says so; the integration test of
       // the inhibit rules shows it).
-      await untilInactive(stack, ['HighErrorRate']);
+      const consequences = ['HighErrorRate', 'LLMRequestsFailing', 'AgentRunsFailing'];
+      await untilInactive(stack, consequences);
       await waitFor(
         async () =>
           (await stack.alertmanager.alerts()).every(
-            (alert) => alert.labels.alertname !== 'HighErrorRate',
+            (alert) => !consequences.includes(alert.labels.alertname ?? ''),
           ),
         { timeoutMs: ALERT_TIMEOUT_MS, intervalMs: 200 },
       );
       stack.simulator.setOptions({ hang: false, hangHealth: false });
-      stack.platform.startRuns(1);
+      await stack.platform.startRuns(1);
     },
   },
   {
     fault: 'LLM calls fail (500) while the proxy answers its health check',
-    // Today only HighErrorRate sees it, and only because the runs are a large share of the
-    // traffic. LEAD: the LLM-failure-share and run-failure-share alerts belong in `fires` here.
-    fires: ['HighErrorRate'],
+    // The failing calls are the cause (they fire first: a shorter `for:`); the failed runs and
+    // their 502s are held back by its inhibit rule.
+    fires: ['LLMRequestsFailing', 'AgentRunsFailing', 'HighErrorRate'],
+    inhibited: ['AgentRunsFailing', 'HighErrorRate'],
     inject: (stack) => {
       stack.simulator.setOptions({ errorRate: 1, failureStatus: 500 });
     },
@@ -183,8 +192,113 @@ const SCENARIOS: readonly Scenario[] = [
       );
       expect(health.data?.result.map((sample) => sample.value?.[1])).toEqual(['1']);
     },
-    remove: (stack) => {
+    remove: async (stack) => {
+      // As with the proxy: the consequences leave their windows while the cause still holds them.
+      await stack.platform.stopRuns();
+      const consequences = ['HighErrorRate', 'AgentRunsFailing'];
+      await untilInactive(stack, consequences);
+      await waitFor(
+        async () =>
+          (await stack.alertmanager.alerts()).every(
+            (alert) => !consequences.includes(alert.labels.alertname ?? ''),
+          ),
+        { timeoutMs: ALERT_TIMEOUT_MS, intervalMs: 200 },
+      );
       stack.simulator.setOptions({ errorRate: 0 });
+      await stack.platform.startRuns(1);
+    },
+  },
+  {
+    fault: 'a tenant spends its monthly budget and keeps running agents (refused with 429)',
+    fires: ['TokenBudgetExhausted'],
+    inject: (stack) => {
+      stack.platform.startThriftyTenant();
+    },
+    whileFiring: (_stack, firing) => {
+      const refused = firing.filter((alert) => alert.labels.alertname === 'TokenBudgetExhausted');
+      expect(refused.map((alert) => [alert.labels.tenant_id, alert.labels.period])).toEqual([
+        [_stack.platform.thriftyTenantId, 'monthly'],
+      ]);
+    },
+    remove: async (stack) => {
+      await stack.platform.stopThriftyTenant();
+    },
+  },
+  {
+    fault: 'clients give up on their runs (they close the connection before the answer: 499)',
+    fires: ['ClientsAbandoningRequests'],
+    inject: (stack) => {
+      stack.simulator.setOptions({ latencyMs: 400 });
+      stack.platform.startAbandoningClients(2);
+    },
+    whileFiring: (_stack, firing) => {
+      const abandoned = firing.filter(
+        (alert) => alert.labels.alertname === 'ClientsAbandoningRequests',
+      );
+      expect(abandoned.map((alert) => alert.labels.endpoint)).toEqual(['/v1/agents/:id/runs']);
+    },
+    remove: async (stack) => {
+      await stack.platform.stopAbandoningClients();
+      stack.simulator.setOptions({ latencyMs: 0 });
+    },
+  },
+  {
+    fault: 'the proxy ignores max_tokens: a model answers 20,000 tokens past the bound',
+    fires: ['TokenBudgetOverrun'],
+    inject: (stack) => {
+      stack.simulator.setOptions({ ignoreMaxTokens: true });
+      stack.simulator.setScript(() => ({ kind: 'text', content: 'lorem '.repeat(13_334) }));
+    },
+    remove: (stack) => {
+      stack.simulator.setScript(undefined);
+      stack.simulator.setOptions({ ignoreMaxTokens: false });
+    },
+  },
+  {
+    fault: 'a model asks for a tool its agent does not list (kb_search for a calculator agent)',
+    fires: ['ToolCallsRefused'],
+    inject: (stack) => {
+      stack.simulator.setScript((chat) =>
+        chat.messages.some((message) => message.role === 'tool')
+          ? undefined
+          : {
+              kind: 'tool_calls',
+              calls: [{ name: 'kb_search', arguments: { query: 'salaries' } }],
+            },
+      );
+    },
+    whileFiring: (_stack, firing) => {
+      const refused = firing.filter((alert) => alert.labels.alertname === 'ToolCallsRefused');
+      expect(refused.map((alert) => [alert.labels.tool_name, alert.labels.reason])).toEqual([
+        ['kb_search', 'not_allowed'],
+      ]);
+    },
+    remove: (stack) => {
+      stack.simulator.setScript(undefined);
+    },
+  },
+  {
+    fault: 'agents run a model the price table does not know (house-llm)',
+    fires: ['LLMTokensUnpriced'],
+    inject: (stack) => {
+      stack.platform.startUnpricedRuns();
+    },
+    remove: async (stack) => {
+      await stack.platform.stopUnpricedRuns();
+    },
+  },
+  {
+    fault:
+      'a tenant keeps more runs in flight than TENANT_MAX_CONCURRENT_RUNS (6 slow runs, 3 allowed)',
+    fires: ['TenantRunsThrottled'],
+    inject: async (stack) => {
+      // Slow, but within LLM_TIMEOUT_MS: the runs succeed, there are just too many at once.
+      stack.simulator.setOptions({ latencyMs: 300 });
+      await stack.platform.startRuns(6);
+    },
+    remove: async (stack) => {
+      await stack.platform.startRuns(1);
+      stack.simulator.setOptions({ latencyMs: 0 });
     },
   },
   {
@@ -256,14 +370,7 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** Faults and alerts still to come: one SCENARIOS entry each once the metric or alert exists. */
-const PLANNED = [
-  'a tenant refused by its budget → the budget-exhausted alert (token_budget_last_refused_timestamp_seconds)',
-  'runs cancelled by clients → an alert on cancelled runs',
-  'usage over the reservation → an alert on budget overruns',
-  'a model asking for tools the agent does not have → an alert on refused tools',
-  'a model missing from the price table → an alert on unpriced tokens',
-  'a tenant past TENANT_MAX_CONCURRENT_RUNS → an alert on concurrency refusals',
-];
+const PLANNED: string[] = [];
 
 /**
  * The built app (as production runs it) with its tenants and traffic:
@@ -275,8 +382,22 @@ const PLANNED = [
  */
 class Platform {
   private app!: SpawnedApp;
-  private tenants!: { main: TestTenant; third: TestTenant; fourth: TestTenant };
-  private agents!: { main: string; third: string; fourth: string };
+  private tenants!: {
+    main: TestTenant;
+    third: TestTenant;
+    fourth: TestTenant;
+    thrifty: TestTenant;
+  };
+  private agents!: {
+    main: string;
+    third: string;
+    fourth: string;
+    thrifty: string;
+    unpriced: string;
+  };
+  private thrifty?: Loop;
+  private unpriced?: Loop;
+  private abandoning: Loop[] = [];
   private cheap?: SteadyTraffic;
   private runs?: SteadyTraffic;
   private extra: SteadyTraffic[] = [];
@@ -301,25 +422,88 @@ class Platform {
         main: await createTenant(this.app.url, { name: 'main', ...budget }),
         third: await createTenant(this.app.url, { name: 'third', ...budget }),
         fourth: await createTenant(this.app.url, { name: 'fourth', ...budget }),
+        // A few runs' worth of tokens a month, whatever the day allows.
+        thrifty: await createTenant(this.app.url, {
+          name: 'thrifty',
+          daily: budget.daily,
+          monthly: 2_000,
+        }),
       };
-      const agent = async (tenant: TestTenant) =>
-        (await createAgent(this.app.url, tenant.key, { tools: ['calculator'] })).id;
+      // A priced model: tokens of an unpriced one are an alert of their own.
+      const agent = async (tenant: TestTenant, model = 'gpt-4o-mini') =>
+        (await createAgent(this.app.url, tenant.key, { tools: ['calculator'], model })).id;
       this.agents = {
         main: await agent(this.tenants.main),
         third: await agent(this.tenants.third),
         fourth: await agent(this.tenants.fourth),
+        thrifty: await agent(this.tenants.thrifty),
+        unpriced: await agent(this.tenants.main, 'house-llm'),
       };
     }
     this.targets.set([this.host]);
     this.cheap = this.traffic('main', { info: 1, budget: 1, run: 0 }, 100);
-    this.startRuns(this.runWorkers);
+    await this.startRuns(this.runWorkers);
     this.prober = probeHealth(this.app.url);
   }
 
   /** Agent runs of the main tenant with `workers` loops (replacing the current ones). */
-  startRuns(workers: number): void {
+  async startRuns(workers: number): Promise<void> {
+    await this.runs?.stop();
     this.runWorkers = workers;
     this.runs = this.traffic('main', { run: workers, info: 0, budget: 0 }, 200);
+  }
+
+  get thriftyTenantId(): string {
+    return this.tenants.thrifty.id;
+  }
+
+  /** A tenant with a small monthly budget running agents until, and after, it is spent. */
+  startThriftyTenant(): void {
+    this.thrifty = repeat(async () => {
+      await runAgent(this.app.url, this.tenants.thrifty.key, this.agents.thrifty, 'What is 2+2?');
+    }, 100);
+  }
+
+  async stopThriftyTenant(): Promise<void> {
+    await this.thrifty?.stop();
+    this.thrifty = undefined;
+  }
+
+  /** Clients of the main tenant that start runs and close the connection 150 ms later. */
+  startAbandoningClients(workers: number): void {
+    this.abandoning = Array.from({ length: workers }, () =>
+      repeat(
+        () =>
+          abandonRequest(this.app.url, {
+            method: 'POST',
+            path: `/v1/agents/${this.agents.main}/runs`,
+            headers: {
+              authorization: `Bearer ${this.tenants.main.key}`,
+              'content-type': 'application/json',
+            },
+            body: JSON.stringify({ input: 'What is 2+2?' }),
+            afterMs: 150,
+          }).catch(() => undefined),
+        50,
+      ),
+    );
+  }
+
+  async stopAbandoningClients(): Promise<void> {
+    await Promise.all(this.abandoning.map((loop) => loop.stop()));
+    this.abandoning = [];
+  }
+
+  /** Runs of an agent whose model the price table does not know. */
+  startUnpricedRuns(): void {
+    this.unpriced = repeat(async () => {
+      await runAgent(this.app.url, this.tenants.main.key, this.agents.unpriced, 'Hello');
+    }, 200);
+  }
+
+  async stopUnpricedRuns(): Promise<void> {
+    await this.unpriced?.stop();
+    this.unpriced = undefined;
   }
 
   async stopRuns(): Promise<void> {
@@ -359,11 +543,17 @@ class Platform {
       this.cheap?.stop(),
       this.runs?.stop(),
       this.prober?.stop(),
+      this.thrifty?.stop(),
+      this.unpriced?.stop(),
+      ...this.abandoning.map((loop) => loop.stop()),
       ...this.extra.map((traffic) => traffic.stop()),
     ]);
     this.cheap = undefined;
     this.runs = undefined;
     this.prober = undefined;
+    this.thrifty = undefined;
+    this.unpriced = undefined;
+    this.abandoning = [];
     this.extra = [];
   }
 
@@ -382,6 +572,27 @@ class Platform {
       maxRequests: 50_000,
     });
   }
+}
+
+interface Loop {
+  stop(): Promise<void>;
+}
+
+/** Calls `step` again and again, `pauseMs` apart, until stopped; a failing step does not end it. */
+function repeat(step: () => Promise<unknown>, pauseMs: number): Loop {
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      await step().catch(() => undefined);
+      await new Promise((wake) => setTimeout(wake, pauseMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await loop;
+    },
+  };
 }
 
 function probeHealth(baseUrl: string): { stop(): Promise<void> } {
@@ -484,6 +695,8 @@ describe('alerts end to end: faults in the running app, a real Prometheus and Al
         LLM_MAX_RETRIES: '0',
         HEALTH_CHECK_TIMEOUT_MS: '500',
         METRICS_MAX_TENANTS: '2',
+        // Three runs in flight (the proxy outage's clients) are allowed; six are not.
+        TENANT_MAX_CONCURRENT_RUNS: '3',
         ENABLE_TELEMETRY: 'true',
         OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`,
         OTEL_BSP_SCHEDULE_DELAY: '200',

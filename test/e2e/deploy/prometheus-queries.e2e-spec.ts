@@ -12,6 +12,7 @@ import {
   readYaml,
   type Doc,
 } from '../../helpers/deploy-artefacts';
+import { abandonRequest } from '../../helpers/abandon';
 import { startLlmSimulatorForApp } from '../../helpers/llm-simulator';
 import {
   createAgent,
@@ -136,10 +137,27 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     expect(last.status).toBe(429);
     // The third tenant with budget gauges, past METRICS_MAX_TENANTS=2: folds into _other.
     expect((await runAgent(app.url, folded.key, agents.folded, 'What is 7*6?')).status).toBe(201);
+    // A client that gives up on its run: a 499, and a cancelled run (another tenant's slot).
+    simulator.setOptions({ latencyMs: 1000 });
+    await abandonRequest(app.url, {
+      method: 'POST',
+      path: `/v1/agents/${agents.folded}/runs`,
+      headers: { authorization: `Bearer ${folded.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'What is 2+3?' }),
+      afterMs: 200,
+    });
+    simulator.setOptions({ latencyMs: 0 });
     // A proxy that ignores max_tokens: the answer runs past the bound (an overrun).
     simulator.setOptions({ ignoreMaxTokens: true });
     simulator.setScript(() => ({ kind: 'text', content: 'word '.repeat(100) }));
     expect((await runAgent(app.url, rich.key, agents.capped, 'Write a lot')).status).toBe(201);
+    // A model asking for a tool its agent does not list: refused, never run.
+    simulator.setScript((chat) =>
+      chat.messages.some((message) => message.role === 'tool')
+        ? { kind: 'text', content: 'done' }
+        : { kind: 'tool_calls', calls: [{ name: 'kb_search', arguments: { query: 'secrets' } }] },
+    );
+    expect((await runAgent(app.url, rich.key, agents.unpriced, 'Search it')).status).toBe(201);
     simulator.setScript(undefined);
     simulator.setOptions({ ignoreMaxTokens: false });
     // The LLM proxy failing: a 5xx for the error-rate panel and alert.
@@ -273,7 +291,10 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     it.each(queries.map((query) => [query.where, query.expr] as const))(
       '%s runs on Prometheus and returns a number',
       async (_where, rawExpr) => {
-        const selected = (await tenantsWithBudgetSeries())[0];
+        // The tight tenant has every budget series, the refusal gauge included.
+        const withSeries = await tenantsWithBudgetSeries();
+        const selected =
+          withSeries.find((tenant) => tenant.id === tenants.tight.id) ?? withSeries[0];
         if (!selected) throw new Error('no tenant of this test has budget series in Prometheus');
         // "All" tenants, then one selected tenant, as a user would pick them.
         for (const tenantSelection of ['.+', multiValueRegex([selected.id])]) {

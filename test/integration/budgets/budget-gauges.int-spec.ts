@@ -137,12 +137,25 @@ describe.each([
       ),
     ).rejects.toThrow(/exhausted/);
     const readings = await budgets.snapshot();
+    // The period that refused says when: what the budget alert fires on.
     expect(readings).toContainEqual({
       tenantId: 'tenant-broke',
       period: 'daily',
       limit: 0,
       used: 0,
       remaining: 0,
+      lastRefusedAt: clock.getTime() / 1000,
     });
+    expect(readings).toContainEqual(
+      expect.objectContaining({ tenantId: 'tenant-broke', period: 'monthly', lastRefusedAt: 0 }),
+    );
+    // Tenants never refused have no series at all.
+    const samples = await observed.samples();
+    expect(samplesOf(samples, 'token_budget_last_refused_timestamp_seconds')).toEqual([
+      expect.objectContaining({
+        labels: { tenant_id: 'tenant-broke', period: 'daily' },
+        value: clock.getTime() / 1000,
+      }),
+    ]);
   });
 });

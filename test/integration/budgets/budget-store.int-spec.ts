@@ -25,9 +25,9 @@ function claim(overrides: Partial<ReserveRequest> = {}): ReserveRequest {
   };
 }
 
-const both = (used: number, reserved: number) => [
-  { used, reserved },
-  { used, reserved },
+const both = (used: number, reserved: number, lastRefusedAt = 0) => [
+  { used, reserved, lastRefusedAt },
+  { used, reserved, lastRefusedAt },
 ];
 
 let redis: Redis;
@@ -65,12 +65,26 @@ describe.each([
       ok: false,
       period: 'monthly',
     });
-    expect(await store.read('t1', windows, t0)).toEqual(both(0, 0));
+    // The refusing period notes when it refused (the budget alert reads it); the other does not.
+    expect(await store.read('t1', windows, t0)).toEqual([
+      { used: 0, reserved: 0, lastRefusedAt: 0 },
+      { used: 0, reserved: 0, lastRefusedAt: t0 },
+    ]);
+    expect(await store.readMany(['t1'], windows)).toEqual([
+      [
+        { used: 0, reserved: 0, lastRefusedAt: 0 },
+        { used: 0, reserved: 0, lastRefusedAt: t0 },
+      ],
+    ]);
     expect(await store.reserve('t1', limits(1000, 1000), claim())).toEqual({
       ok: true,
       outputBound: 50,
     });
-    expect(await store.read('t1', windows, t0)).toEqual(both(0, 100));
+    expect((await store.read('t1', windows, t0))[0]).toEqual({
+      used: 0,
+      reserved: 100,
+      lastRefusedAt: 0,
+    });
   });
 
   it('cuts the answer to what the tightest period has left after the prompt, and refuses below the floor', async () => {
@@ -85,7 +99,10 @@ describe.each([
       ok: false,
       period: 'monthly',
     });
-    expect(await store.read('t1', windows, t0)).toEqual(both(0, 2500));
+    expect(await store.read('t1', windows, t0)).toEqual([
+      { used: 0, reserved: 2500, lastRefusedAt: 0 },
+      { used: 0, reserved: 2500, lastRefusedAt: t0 },
+    ]);
   });
 
   it('never lets concurrent calls jointly pass a limit', async () => {
@@ -101,7 +118,11 @@ describe.each([
     const granted = attempts.filter((result) => result.ok);
     // 930 + 930 + 930 fit in 3000; the fourth gets what is left (210 - 30 = 180).
     expect(granted.map((result) => result.ok && result.outputBound)).toEqual([900, 900, 900, 180]);
-    expect((await store.read('t1', windows, t0))[0]).toEqual({ used: 0, reserved: 3000 });
+    expect((await store.read('t1', windows, t0))[0]).toEqual({
+      used: 0,
+      reserved: 3000,
+      lastRefusedAt: t0,
+    });
   });
 
   it('settles a reservation to the real usage, and a release to nothing', async () => {
@@ -170,10 +191,18 @@ describe.each([
     await store.reserve('t1', limits(1000, 1000), call);
     await store.settle('t1', windows, { id: call.id, actual: 100, now: t0 });
     const tomorrow = currentWindows(new Date(windows[0].resetsAt.getTime() + 1000));
-    expect((await store.read('t1', tomorrow, t0))[0]).toEqual({ used: 0, reserved: 0 });
+    expect((await store.read('t1', tomorrow, t0))[0]).toEqual({
+      used: 0,
+      reserved: 0,
+      lastRefusedAt: 0,
+    });
     // the monthly window goes on, unless today is the month's last day
     if (tomorrow[1].id === windows[1].id) {
-      expect((await store.read('t1', tomorrow, t0))[1]).toEqual({ used: 100, reserved: 0 });
+      expect((await store.read('t1', tomorrow, t0))[1]).toEqual({
+        used: 100,
+        reserved: 0,
+        lastRefusedAt: 0,
+      });
     }
   });
 

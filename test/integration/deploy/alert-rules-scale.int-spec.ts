@@ -79,7 +79,20 @@ describe(scaleRuleFile.name, () => {
     });
 
     it.each([
-      ['time() - last_seen_timestamp_seconds > 300', /time\(\) works in seconds/],
+      [
+        'time() - max by (tenant_id) (last_refused_timestamp_seconds) < 300',
+        'time() - max by (tenant_id) (last_refused_timestamp_seconds) < 5',
+      ],
+      ['time() - x{a="b"} >= 600', 'time() - x{a="b"} >= 10'],
+      ['(time() - x < bool 120) and rate(y[5m]) > 0', '(time() - x < bool 2) and rate(y[5s]) > 0'],
+    ])('divides the seconds of an age threshold like a window: %s', (expr, expected) => {
+      expect(scaleExpression(expr, FACTOR)).toBe(expected);
+    });
+
+    it.each([
+      ['time() > 1700000000', /time\(\) works in seconds/],
+      ['x - time() < 300', /time\(\) works in seconds/],
+      ['time() - x > y', /time\(\) works in seconds/],
       ['timestamp(x) < 100', /timestamp\(\) works in seconds/],
       ['predict_linear(x[1h], 3600) < 0', /predict_linear\(\) works in seconds/],
       ['rate(x[5m * 2])', /not duration arithmetic/],
@@ -101,16 +114,24 @@ describe(scaleRuleFile.name, () => {
       '%s still parses, with every window, offset and for: divided by 60',
       (_name, before, after) => {
         expect(parsePromql(after.expr).errors).toEqual([]);
-        const windows = durationLiterals(before.expr).map((literal) => literal.text);
+        const windows = durationLiterals(before.expr);
         expect(durationLiterals(after.expr).map((literal) => parseDuration(literal.text))).toEqual(
-          windows.map((text) => parseDuration(text) / FACTOR),
+          windows.map((literal) => parseDuration(literal.text) / FACTOR),
         );
         // Counted without the transform's own parser: every `[...]` of the rule was rewritten.
-        expect(windows.length).toBe((before.expr.match(/\[/g) ?? []).length);
+        expect(windows.filter((literal) => !literal.seconds).length).toBe(
+          (before.expr.match(/\[/g) ?? []).length,
+        );
         if (before.for) expect(parseDuration(after.for!) * FACTOR).toBe(parseDuration(before.for));
         else expect(after.for).toBeUndefined();
         // Nothing else changes: name, labels, annotations, and the expression around the durations.
-        const masked = (expr: string) => expr.replace(/\[[^\]]*\]/g, '[_]');
+        const masked = (expr: string) =>
+          durationLiterals(expr)
+            .sort((a, b) => b.from - a.from)
+            .reduce(
+              (text, literal) => `${text.slice(0, literal.from)}_${text.slice(literal.to)}`,
+              expr,
+            );
         expect(masked(after.expr)).toBe(masked(before.expr));
         expect({ ...after, expr: '', for: '' }).toEqual({ ...before, expr: '', for: '' });
       },

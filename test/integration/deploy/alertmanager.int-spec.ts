@@ -32,14 +32,14 @@ const identity = (labels: Labels): string =>
 describe('deploy/alertmanager/alertmanager.yml', () => {
   const config = readYaml<Record<string, Doc>>(ALERTMANAGER_CONFIG);
 
-  it('passes amtool check-config, with its receiver and three inhibit rules', async () => {
+  it('passes amtool check-config, with its receiver and four inhibit rules', async () => {
     const result = await runAmtool(
       ['check-config', 'alertmanager.yml'],
       dirname(ALERTMANAGER_CONFIG),
     );
     expect({ code: result.code, output: result.stdout + result.stderr }).toEqual({
       code: 0,
-      output: expect.stringMatching(/SUCCESS[\s\S]*3 inhibit rules[\s\S]*1 receivers/),
+      output: expect.stringMatching(/SUCCESS[\s\S]*4 inhibit rules[\s\S]*1 receivers/),
     });
   });
 
@@ -181,6 +181,20 @@ describe('deploy/alertmanager/alertmanager.yml', () => {
       };
       const notOurs = { alertname: 'DiskFull', job: 'node-exporter', namespace: 'team-a' };
       await expectRouting([absent, overflow, notOurs], [absent, notOurs], [overflow]);
+    });
+
+    it('the LLM proxy down inhibits the failed calls and runs it causes; failing calls inhibit the failed runs', async () => {
+      const proxy = { alertname: 'LLMProxyDown', ...job, namespace: 'team-a' };
+      const calls = { alertname: 'LLMRequestsFailing', ...job, namespace: 'team-a', model: 'm' };
+      const runs = { alertname: 'AgentRunsFailing', ...job, namespace: 'team-a' };
+      const callsElsewhere = { ...calls, namespace: 'team-b' };
+      const runsElsewhere = { ...runs, namespace: 'team-b' };
+      const unpriced = { alertname: 'LLMTokensUnpriced', ...job, namespace: 'team-b', model: 'm' };
+      await expectRouting(
+        [proxy, calls, runs, callsElsewhere, runsElsewhere, unpriced],
+        [proxy, callsElsewhere, unpriced],
+        [calls, runs, runsElsewhere],
+      );
     });
 
     it('the LLM proxy down inhibits HighErrorRate of its installation only, until it resolves', async () => {

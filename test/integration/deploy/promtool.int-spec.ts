@@ -89,12 +89,19 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
       expect(rules.map((rule) => rule.alert).sort()).toEqual(
         [
           'AgentPlatformDown',
+          'AgentRunsFailing',
+          'ClientsAbandoningRequests',
           'HighErrorRate',
           'HighLatency',
           'LLMProxyDown',
+          'LLMRequestsFailing',
+          'LLMTokensUnpriced',
           'MetricsLabelOverflow',
+          'TenantRunsThrottled',
           'TokenBudgetExhausted',
           'TokenBudgetLow',
+          'TokenBudgetOverrun',
+          'ToolCallsRefused',
           'TraceSpansDropped',
         ].sort(),
       );
