@@ -5,7 +5,17 @@
  */
 export interface AppConfig {
   readonly env: 'development' | 'production' | 'test';
-  readonly http: { readonly port: number; readonly host: string; readonly bodyLimitBytes: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly bodyLimitBytes: number;
+    /** HTTP_HEADERS_TIMEOUT_MS: a client must send the whole request head within it. */
+    readonly headersTimeoutMs: number;
+    /** HTTP_REQUEST_TIMEOUT_MS: ... and the whole request (head and body); the answer is not bounded by it. */
+    readonly requestTimeoutMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after it. */
+    readonly keepAliveTimeoutMs: number;
+  };
   readonly managementPort: number | undefined;
   readonly log: { readonly format: 'json' | 'pretty'; readonly level: LogLevel };
   readonly database: { readonly url: string | undefined; readonly dataDir: string };

@@ -34,6 +34,11 @@ describe(loadConfig.name, () => {
     });
     expect(config.health).toMatchObject({ checkTimeoutMs: 2000, diskThreshold: 0.9 });
     expect(config.shutdownDrainMs).toBe(5000);
+    expect(config.http).toMatchObject({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 72_000,
+    });
     expect(config.adminApiKey).toBeUndefined();
     expect(config.managementPort).toBeUndefined();
   });
@@ -73,6 +78,12 @@ describe(loadConfig.name, () => {
     ['OTLP_ENDPOINT', 'localhost'],
     ['METRICS_KNOWN_MODELS', 'gpt-4o, bad model'],
     ['METRICS_KNOWN_MODELS', 'x,'.repeat(501)],
+    ['HTTP_HEADERS_TIMEOUT_MS', '999'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '10s'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '600001'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+    ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '0'],
+    ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '72000.5'],
   ])('rejects %s=%s with one line naming the variable', (variable, value) => {
     const error = errorOf({ [variable]: value });
     expect(error.variable).toBe(variable);
@@ -101,6 +112,16 @@ describe(loadConfig.name, () => {
 
   it('rejects a management port equal to the API port', () => {
     expect(errorOf({ PORT: '9000', MANAGEMENT_PORT: '9000' }).variable).toBe('MANAGEMENT_PORT');
+  });
+
+  it('refuses a headers timeout above the request timeout, naming both variables', () => {
+    const error = errorOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' });
+    expect(error.variable).toBe('HTTP_HEADERS_TIMEOUT_MS');
+    expect(error.message).toContain('at most HTTP_REQUEST_TIMEOUT_MS (15000)');
+    // Equal is what Node allows: the head may take the whole request time.
+    expect(
+      loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '15000', HTTP_REQUEST_TIMEOUT_MS: '15000' }).http,
+    ).toMatchObject({ headersTimeoutMs: 15_000, requestTimeoutMs: 15_000 });
   });
 
   it('never echoes credentials of an invalid URL', () => {

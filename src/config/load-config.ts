@@ -138,7 +138,12 @@ export function loadConfig(env: Env): AppConfig {
   const logLevel: LogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
   return {
     env: nodeEnv,
-    http: { port, host: read.string('HOST', '0.0.0.0'), bodyLimitBytes: 1024 * 1024 },
+    http: {
+      port,
+      host: read.string('HOST', '0.0.0.0'),
+      bodyLimitBytes: 1024 * 1024,
+      ...listenerTimeouts(read),
+    },
     managementPort,
     log: {
       format: read.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, production ? 'json' : 'pretty'),
@@ -191,6 +196,30 @@ export function loadConfig(env: Env): AppConfig {
     },
     shutdownDrainMs: read.int('SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     adminApiKey: read.optionalString('ADMIN_API_KEY'),
+  };
+}
+
+/**
+ * The API listener's bounds on slow clients. Node refuses a headers timeout
+ * above the request timeout (the head is part of the request), so that is
+ * checked here, naming the variable, instead of failing inside the server.
+ */
+function listenerTimeouts(
+  read: EnvReader,
+): Pick<AppConfig['http'], 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const headersTimeoutMs = read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000);
+  const requestTimeoutMs = read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `at most HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the head is part of the request`,
+      String(headersTimeoutMs),
+    );
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: read.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 600_000),
   };
 }
 
