@@ -133,6 +133,9 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
       expect(values.config.metricsMaxTenants).toBe(appDefaults.metrics.maxTenants);
       expect(values.config.healthCheckTimeoutMs).toBe(appDefaults.health.checkTimeoutMs);
       expect(values.config.redisKeyPrefix).toBe(appDefaults.redis.keyPrefix);
+      expect(values.config.httpHeadersTimeoutMs).toBe(appDefaults.http.headersTimeoutMs);
+      expect(values.config.httpRequestTimeoutMs).toBe(appDefaults.http.requestTimeoutMs);
+      expect(values.config.httpKeepAliveTimeoutMs).toBe(appDefaults.http.keepAliveTimeoutMs);
     });
 
     it('every .Values path a template reads exists in values.yaml', () => {
@@ -214,6 +217,11 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'a label value that is not a string (Kubernetes labels are strings)',
         withSet(TRIAL, 'monitoring.labels.release=1'),
         '- monitoring.labels.release: Invalid type. Expected: string, given: integer',
+      ],
+      [
+        'a headers timeout below the lowest the app takes',
+        withSet(TRIAL, 'config.httpHeadersTimeoutMs=500'),
+        '- config.httpHeadersTimeoutMs: Must be greater than or equal to 1000',
       ],
       [
         'a run timeout that is not a whole number of milliseconds',
@@ -325,6 +333,11 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'terminationGracePeriodSeconds (330) must exceed config.shutdownDrainMs plus config.runTimeoutMs (605 s)',
       ],
       [
+        'a headers timeout above the request timeout',
+        withSet(TRIAL, 'config.httpHeadersTimeoutMs=40000'),
+        'config.httpHeadersTimeoutMs (40000) must not exceed config.httpRequestTimeoutMs (30000)',
+      ],
+      [
         'telemetry switched on with nowhere to export',
         withSet(TRIAL, 'config.enableTelemetry=true'),
         'config.enableTelemetry=true needs config.otlpEndpoint',
@@ -360,6 +373,10 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
           'monitoring.serviceMonitor.interval=1m30s',
           'monitoring.serviceMonitor.scrapeTimeout=90s',
         ),
+      ],
+      [
+        'a headers timeout equal to the request timeout',
+        withSet(TRIAL, 'config.httpHeadersTimeoutMs=30000'),
       ],
       [
         'a grace period one second longer than the drain plus one run',
@@ -743,6 +760,8 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'config.llmProxyUrl=http://litellm:4000',
         'config.otlpEndpoint=http://otel:4317',
         'config.extraEnv.HEALTH_DISK_THRESHOLD=0.8',
+        'config.httpHeadersTimeoutMs=15000',
+        'config.httpKeepAliveTimeoutMs=90000',
       ],
     });
 
@@ -809,7 +828,12 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
       const config = loadConfig(configMapData(everything));
       expect(config).toMatchObject({
         env: 'production',
-        http: { port: values.containerPort },
+        http: {
+          port: values.containerPort,
+          headersTimeoutMs: 15_000,
+          requestTimeoutMs: 30_000,
+          keepAliveTimeoutMs: 90_000,
+        },
         telemetry: { enabled: true, sampleRatio: 0.1, otlpEndpoint: 'http://otel:4317' },
         log: { format: 'json' },
         llm: { proxyUrl: 'http://litellm:4000' },
