@@ -72,6 +72,8 @@ export interface LlmSimulator {
   readonly requests: readonly RecordedRequest[];
   /** Chat-completion requests received since start (not bounded). */
   readonly chatRequestCount: number;
+  /** Of those, the ones whose client closed the connection before the answer was sent (aborted calls). */
+  readonly abortedChatRequestCount: number;
   clearRequests(): void;
   /** Stops listening and drops every open connection, hung ones included. */
   close(): Promise<void>;
@@ -177,6 +179,7 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
   const requests: RecordedRequest[] = [];
   const hung = new Set<() => void>();
   let chatRequestCount = 0;
+  let abortedChatRequestCount = 0;
 
   const setOptions = (partial: Partial<LlmSimulatorBehaviour>): void => {
     const picked = pickBehaviour(partial);
@@ -226,6 +229,9 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
     body: unknown,
   ): Promise<void> => {
     chatRequestCount++;
+    res.once('close', () => {
+      if (!res.writableFinished) abortedChatRequestCount++;
+    });
     authorize(req);
     if (behaviour.hang) await holdWhileHanging();
     if (behaviour.latencyMs > 0) {
@@ -347,6 +353,9 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
     },
     get chatRequestCount() {
       return chatRequestCount;
+    },
+    get abortedChatRequestCount() {
+      return abortedChatRequestCount;
     },
     clearRequests: () => {
       requests.length = 0;
