@@ -54,6 +54,14 @@ export interface AppConfig {
     readonly diskPath: string;
     readonly diskThreshold: number;
   };
+  readonly runs: {
+    /** RUN_TIMEOUT_MS: a run still going after it stops (`error` / `run_timeout`); also the shutdown's close bound. */
+    readonly timeoutMs: number;
+    /** How long past timeoutMs a row still `running` is taken for a run cut off (crash, kill, lost write). */
+    readonly sweepMarginMs: number;
+    /** How often the sweeper looks for such rows. */
+    readonly sweepIntervalMs: number;
+  };
   readonly shutdownDrainMs: number;
   readonly adminApiKey: string | undefined;
 }

@@ -39,6 +39,11 @@ describe(loadConfig.name, () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 72_000,
     });
+    expect(config.runs).toEqual({
+      timeoutMs: 300_000,
+      sweepMarginMs: 30_000,
+      sweepIntervalMs: 30_000,
+    });
     expect(config.adminApiKey).toBeUndefined();
     expect(config.managementPort).toBeUndefined();
   });
@@ -84,6 +89,9 @@ describe(loadConfig.name, () => {
     ['HTTP_REQUEST_TIMEOUT_MS', '0'],
     ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '0'],
     ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '72000.5'],
+    ['RUN_TIMEOUT_MS', '999'],
+    ['RUN_TIMEOUT_MS', '3600001'],
+    ['RUN_TIMEOUT_MS', '5m'],
   ])('rejects %s=%s with one line naming the variable', (variable, value) => {
     const error = errorOf({ [variable]: value });
     expect(error.variable).toBe(variable);
@@ -122,6 +130,19 @@ describe(loadConfig.name, () => {
     expect(
       loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '15000', HTTP_REQUEST_TIMEOUT_MS: '15000' }).http,
     ).toMatchObject({ headersTimeoutMs: 15_000, requestTimeoutMs: 15_000 });
+  });
+
+  it('derives the sweep margin and interval from RUN_TIMEOUT_MS: at most 30 s, never above the timeout', () => {
+    expect(loadConfig({ RUN_TIMEOUT_MS: '3000' }).runs).toEqual({
+      timeoutMs: 3000,
+      sweepMarginMs: 3000,
+      sweepIntervalMs: 3000,
+    });
+    expect(loadConfig({ RUN_TIMEOUT_MS: '3600000' }).runs).toEqual({
+      timeoutMs: 3_600_000,
+      sweepMarginMs: 30_000,
+      sweepIntervalMs: 30_000,
+    });
   });
 
   it('never echoes credentials of an invalid URL', () => {

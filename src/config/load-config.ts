@@ -136,6 +136,9 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('MANAGEMENT_PORT', 'a port different from PORT', String(managementPort));
   }
   const logLevel: LogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
+  const runTimeoutMs = read.int('RUN_TIMEOUT_MS', 300_000, 1000, 3_600_000);
+  // A live run stops at RUN_TIMEOUT_MS and writes its end at once; the margin covers a slow write.
+  const sweepMarginMs = Math.min(30_000, runTimeoutMs);
   return {
     env: nodeEnv,
     http: {
@@ -193,6 +196,11 @@ export function loadConfig(env: Env): AppConfig {
       checkTimeoutMs: read.int('HEALTH_CHECK_TIMEOUT_MS', 2000, 1, 60_000),
       diskPath: read.path('HEALTH_DISK_PATH', tmpdir()),
       diskThreshold: read.ratio('HEALTH_DISK_THRESHOLD', 0.9),
+    },
+    runs: {
+      timeoutMs: runTimeoutMs,
+      sweepMarginMs,
+      sweepIntervalMs: Math.min(60_000, sweepMarginMs),
     },
     shutdownDrainMs: read.int('SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     adminApiKey: read.optionalString('ADMIN_API_KEY'),

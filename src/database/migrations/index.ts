@@ -1,5 +1,10 @@
 import { InitialSchema1732700000000 } from './1732700000000-initial-schema';
 import { RunCancelled1733900000000 } from './1733900000000-run-cancelled';
+import { RunErrorType1734000000000 } from './1734000000000-run-error-type';
 
 /** In order; listed explicitly so the built app needs no glob over dist/. */
-export const MIGRATIONS = [InitialSchema1732700000000, RunCancelled1733900000000];
+export const MIGRATIONS = [
+  InitialSchema1732700000000,
+  RunCancelled1733900000000,
+  RunErrorType1734000000000,
+];

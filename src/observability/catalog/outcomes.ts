@@ -55,6 +55,11 @@ export interface AgentRunReport {
   readonly output: string | null;
   /** The short, safe error text stored with the run. */
   readonly error: string | null;
+  /**
+   * The run's stored error_type when it ended badly (`run_timeout`, `client_closed`,
+   * `http_502`, ...): the `error.type` of a run ended with `error`.
+   */
+  readonly errorType?: string;
   /** Why the run stopped early, when it did. */
   readonly failure?: FailureReport;
 }

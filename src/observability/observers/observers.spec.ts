@@ -116,6 +116,7 @@ interface FakeOutcome {
   status: RunStatus;
   output: string;
   failure?: Error;
+  errorType?: string;
 }
 
 const RUN: AgentRunDescriptor<[FakeAgent, string], FakeOutcome> = {
@@ -134,6 +135,7 @@ const RUN: AgentRunDescriptor<[FakeAgent, string], FakeOutcome> = {
     durationMs: 120,
     output: outcome.output,
     error: outcome.status === 'success' ? null : 'it went wrong',
+    errorType: outcome.errorType,
     failure: outcome.failure && failureReport(outcome.failure, outcome.failure.name),
   }),
 };
@@ -142,6 +144,7 @@ const RUN: AgentRunDescriptor<[FakeAgent, string], FakeOutcome> = {
 class FakeRunner {
   status: RunStatus = 'success';
   failure: Error | undefined;
+  errorType: string | undefined;
 
   constructor(
     private readonly llm: FakeLlmClient,
@@ -155,7 +158,12 @@ class FakeRunner {
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: input }],
     });
-    return { status: this.status, output: response.content, failure: this.failure };
+    return {
+      status: this.status,
+      output: response.content,
+      failure: this.failure,
+      errorType: this.errorType,
+    };
   }
 }
 
@@ -197,6 +205,7 @@ describe('observers (telemetry on)', () => {
     const runner = observed.get(FakeRunner);
     runner.status = 'success';
     runner.failure = undefined;
+    runner.errorType = undefined;
     observed.get(FakeLlmClient).failWith = undefined;
   });
 
@@ -413,6 +422,26 @@ describe('observers (telemetry on)', () => {
           status,
         }),
       ).toBe(1);
+    },
+  );
+
+  it.each([
+    ['error', 'run_timeout', 'run_timeout'],
+    ['cancelled', 'client_closed', 'cancelled'],
+  ] as const)(
+    'reports a run ended with %s and error_type %s: span error.type %s, the error_type on the line',
+    async (status, errorType, spanErrorType) => {
+      const runner = observed.get(FakeRunner);
+      runner.status = status;
+      runner.errorType = errorType;
+      runner.failure = new UpstreamError(errorType, 504);
+      await runner.execute(AGENT, 'hi');
+      const run = spanNamed(await tracing.collectSpans(), 'invoke_agent helper');
+      expect(run.status.code).toBe(SpanStatusCode.ERROR);
+      expect(run.attributes['error.type']).toBe(spanErrorType);
+      expect(observed.logs.events('agent.execute.failed')).toEqual([
+        expect.objectContaining({ level: 'warn', status, error_type: errorType }),
+      ]);
     },
   );
 

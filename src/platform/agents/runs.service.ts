@@ -1,5 +1,6 @@
 import {
   BadGatewayException,
+  GatewayTimeoutException,
   HttpException,
   HttpStatus,
   Inject,
@@ -22,6 +23,7 @@ import type { RunOutcome } from './agent-runner.service';
 import { runView } from './agent.views';
 import type { RunView } from './agent.views';
 import { AgentsService } from './agents.service';
+import { runDeadline, RunTimeoutError } from './run-errors';
 import { Run } from './run.entity';
 
 @Injectable()
@@ -35,7 +37,9 @@ export class RunsService {
 
   /**
    * Runs an agent to completion and stores the run. The row is written before
-   * the loop starts, so a run cut off by a crash is still on record.
+   * the loop starts, so a run cut off by a crash is still on record (and the
+   * sweeper finishes it). The run stops at once when its client leaves or
+   * RUN_TIMEOUT_MS is up.
    */
   async start(
     auth: TenantAuth,
@@ -59,7 +63,13 @@ export class RunsService {
       usageEstimated: false,
       traceId: sampledTraceId() ?? null,
     });
-    const outcome = await this.runner.execute(agent, input, auth, signal);
+    const deadline = runDeadline(this.config.runs.timeoutMs, signal);
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.runner.execute(agent, input, auth, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
     const finished = runView(await this.finish(auth.tenantId, run, outcome));
     if (!isSuccessfulRunStatus(outcome.status)) {
       throw new FailureWithRecord(answerFor(outcome), { run: finished });
@@ -84,6 +94,7 @@ export class RunsService {
       usageEstimated: outcome.usage.estimated,
       durationMs: outcome.durationMs,
       error: outcome.error,
+      errorType: outcome.errorType,
       finishedAt: new Date(),
     };
     await this.runs.update(tenantId, run.id, patch);
@@ -101,12 +112,14 @@ function clientClosed(): HttpException {
 
 /**
  * The answer of a run that ended without success or max_steps: 429 with
- * Retry-After for the budget, 502 for the proxy; a dependency that could not
- * answer is left to the exception filter (503); anything else is 500.
+ * Retry-After for the budget, 502 for the proxy, 504 past RUN_TIMEOUT_MS; a
+ * dependency that could not answer is left to the exception filter (503);
+ * anything else is 500.
  */
 function answerFor(outcome: RunOutcome): Error {
   const failure = outcome.failure;
   if (outcome.status === 'cancelled') return clientClosed();
+  if (failure instanceof RunTimeoutError) return new GatewayTimeoutException(failure.message);
   if (failure instanceof BudgetExceededError) {
     return new HttpException(
       { message: failure.message, headers: { 'retry-after': String(failure.retryAfterSeconds()) } },

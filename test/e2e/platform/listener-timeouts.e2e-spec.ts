@@ -135,7 +135,7 @@ describe('the API listener with short timeouts', () => {
       const res = await runAgent(app.url, tenant.key, agent.id, 'Say hello');
       expect(performance.now() - started).toBeGreaterThan(REQUEST_TIMEOUT_MS + 1000);
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ status: 'success' });
+      expect(res.body).toMatchObject({ status: 'success', error_type: null });
     } finally {
       sim.setOptions({ latencyMs: 0 });
     }

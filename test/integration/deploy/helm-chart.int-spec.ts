@@ -55,11 +55,10 @@ function variablesTheAppReads(): Set<string> {
 }
 
 /**
- * Variables the chart sets before the app reads them: RUN_TIMEOUT_MS comes
- * with the run-timeout work, which lands separately. A test below fails once
- * the app reads one of them, so the entry is dropped then.
+ * Variables the chart sets before the app reads them (none today). A test
+ * below fails once the app reads one of them, so the entry is dropped then.
  */
-const CHART_AHEAD_OF_APP = ['RUN_TIMEOUT_MS'];
+const CHART_AHEAD_OF_APP: string[] = [];
 
 /** A Kubernetes label selector (matchLabels and matchExpressions) against a set of labels. */
 function selects(selector: Record<string, Doc>, labels: Record<string, string> = {}): boolean {
@@ -136,6 +135,7 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
       expect(values.config.httpHeadersTimeoutMs).toBe(appDefaults.http.headersTimeoutMs);
       expect(values.config.httpRequestTimeoutMs).toBe(appDefaults.http.requestTimeoutMs);
       expect(values.config.httpKeepAliveTimeoutMs).toBe(appDefaults.http.keepAliveTimeoutMs);
+      expect(values.config.runTimeoutMs).toBe(appDefaults.runs.timeoutMs);
     });
 
     it('every .Values path a template reads exists in values.yaml', () => {
@@ -222,6 +222,11 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'a headers timeout below the lowest the app takes',
         withSet(TRIAL, 'config.httpHeadersTimeoutMs=500'),
         '- config.httpHeadersTimeoutMs: Must be greater than or equal to 1000',
+      ],
+      [
+        'a run timeout below the lowest the app takes',
+        withSet(TRIAL, 'config.runTimeoutMs=500'),
+        '- config.runTimeoutMs: Must be greater than or equal to 1000',
       ],
       [
         'a run timeout that is not a whole number of milliseconds',
