@@ -235,7 +235,14 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
     authorize(req);
     if (behaviour.hang) await holdWhileHanging();
     if (behaviour.latencyMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
+      // A client that gave up is not waited for: its timer would outlive the simulator's close.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, behaviour.latencyMs);
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     let fail = false;
     if (behaviour.failNext > 0) {
