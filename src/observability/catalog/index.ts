@@ -11,6 +11,7 @@ export type {
   BudgetRefusal,
   FailureReport,
   HealthCheckReport,
+  InterruptedRunsReport,
   LlmCallFailureReport,
   LlmCallReport,
   LlmCallSubject,

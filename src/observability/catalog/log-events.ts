@@ -21,6 +21,8 @@ export const LOG_EVENTS = {
   toolExecuteFailed: 'tool.execute.failed',
   toolExecuteCrashed: 'tool.execute.crashed',
   budgetExceeded: 'budget.exceeded',
+  runInterrupted: 'run.interrupted',
+  runSweepFailed: 'run.sweep.failed',
   // Dependencies and health
   redisError: 'redis.error',
   healthComponentDown: 'health.component.down',

@@ -76,6 +76,13 @@ export interface FailureReport {
   readonly error: unknown;
 }
 
+/** Runs found still `running` past RUN_TIMEOUT_MS plus a margin, finished by the sweeper as interrupted. */
+export interface InterruptedRunsReport {
+  readonly runIds: readonly string[];
+  /** How old a `running` row had to be to count as interrupted. */
+  readonly olderThanMs: number;
+}
+
 /** A model call as asked. */
 export interface LlmCallSubject {
   /** The requested model: it labels successes and failures alike. */

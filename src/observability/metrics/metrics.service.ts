@@ -55,6 +55,8 @@ export abstract class MetricsService {
   abstract recordBudgetExceeded(period: BudgetPeriod): void;
   /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
   abstract startAgentRun(): () => void;
+  /** agent_runs_interrupted_total: runs the sweeper found left `running` and finished. */
+  abstract recordRunsInterrupted(count: number): void;
   /** health_component_up{component} (1/0) and health_check_duration_seconds{component}. */
   abstract recordHealthCheck(component: string, up: boolean, durationSeconds: number): void;
   /**
@@ -77,6 +79,7 @@ export class NoopMetricsService extends MetricsService {
   startAgentRun(): () => void {
     return noop;
   }
+  recordRunsInterrupted(): void {}
   recordHealthCheck(): void {}
   setBudgetSnapshotProvider(): void {}
   refreshBudgets(): Promise<void> {
@@ -127,6 +130,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     @InjectMetric(METRIC.agentRunDuration)
     private readonly agentRunDuration: Histogram<'agent_type' | 'status'>,
     @InjectMetric(METRIC.agentSteps) private readonly agentSteps: Counter<'agent_type'>,
+    @InjectMetric(METRIC.agentRunsInterrupted) private readonly runsInterrupted: Counter,
     @InjectMetric(METRIC.tokenBudgetRemaining)
     private readonly budgetRemaining: Gauge<'tenant_id' | 'period'>,
     @InjectMetric(METRIC.tokenBudgetUsed)
@@ -256,6 +260,14 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       this.budgetExceeded.labels(period === 'monthly' ? 'monthly' : 'daily').inc();
     } catch (error) {
       this.swallow('recordBudgetExceeded', error);
+    }
+  }
+
+  recordRunsInterrupted(count: number): void {
+    try {
+      this.runsInterrupted.inc(nonNegative(count));
+    } catch (error) {
+      this.swallow('recordRunsInterrupted', error);
     }
   }
 

@@ -15,6 +15,7 @@ import type { RequestContext } from '../context';
 import { failureReport } from './failure-report';
 import { BudgetObserver } from './budget.observer';
 import { HealthCheckObserver } from './health-check.observer';
+import { RunSweepObserver } from './run-sweep.observer';
 import { TraceAgent, TraceLlmCall, TraceTool } from './observe.decorators';
 import type {
   AgentRunDescriptor,
@@ -570,6 +571,32 @@ describe('observers (telemetry on)', () => {
         period: 'daily',
         requested_tokens: 512,
         resets_at: '2026-12-02T00:00:00.000Z',
+      }),
+    ]);
+  });
+
+  it('reports swept runs once: the counter by their number, one warning with at most 20 ids', async () => {
+    const runIds = Array.from({ length: 120 }, (_, i) => `run-${i}`);
+    observed.get(RunSweepObserver).interrupted({ runIds, olderThanMs: 330_000 });
+    expect(sampleValue(await observed.samples(), 'agent_runs_interrupted_total')).toBe(120);
+    const [line, ...others] = observed.logs.lines();
+    expect(others).toEqual([]);
+    expect(line).toMatchObject({
+      level: 'warn',
+      event: 'run.interrupted',
+      count: 120,
+      older_than_ms: 330_000,
+    });
+    expect(line.run_ids).toEqual(runIds.slice(0, 20));
+  });
+
+  it('reports a sweep the database refused as a warning with the reason, not an error', () => {
+    observed.get(RunSweepObserver).sweepFailed(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    expect(observed.logs.lines()).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        event: 'run.sweep.failed',
+        error: 'connect ECONNREFUSED 127.0.0.1:5432',
       }),
     ]);
   });

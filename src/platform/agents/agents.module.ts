@@ -7,6 +7,8 @@ import { Agent } from './agent.entity';
 import { AgentRunner } from './agent-runner.service';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
+import { RunSweepRepository } from './run-sweep.repository';
+import { RunSweeper } from './run-sweeper.service';
 import { Run } from './run.entity';
 import { RunsService } from './runs.service';
 
@@ -19,7 +21,7 @@ import { RunsService } from './runs.service';
     ToolsModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService, RunsService, AgentRunner],
+  providers: [AgentsService, RunsService, AgentRunner, RunSweepRepository, RunSweeper],
   exports: [AgentRunner],
 })
 export class AgentsModule {}
