@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     LLM_PROXY_URL: resources.simulator.url,
     ADMIN_API_KEY,
     SHUTDOWN_DRAIN_MS: '0',
+    // One tenant drives every connection: the bench measures overhead, not the per-tenant limit.
+    TENANT_MAX_CONCURRENT_RUNS: '10000',
   };
   log(`database ${resources.database.name}, Redis prefix ${resources.keyPrefix}`);
 

@@ -4,3 +4,4 @@ export type { Dependency } from './errors';
 export { errorBody } from './error-body';
 export type { ErrorBody } from './error-body';
 export { IsIntegerInRange } from './integer-range';
+export { storableText } from './storable-text';

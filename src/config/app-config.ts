@@ -64,6 +64,11 @@ export interface AppConfig {
   };
   readonly shutdownDrainMs: number;
   readonly adminApiKey: string | undefined;
+  /** Limits one tenant meets on a platform shared with others. */
+  readonly limits: {
+    /** Runs in flight per tenant across every replica (TENANT_MAX_CONCURRENT_RUNS). */
+    readonly tenantMaxConcurrentRuns: number;
+  };
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -46,6 +46,7 @@ describe(loadConfig.name, () => {
     });
     expect(config.adminApiKey).toBeUndefined();
     expect(config.managementPort).toBeUndefined();
+    expect(config.limits).toEqual({ tenantMaxConcurrentRuns: 10 });
   });
 
   it('switches logs to JSON in production', () => {
@@ -92,12 +93,22 @@ describe(loadConfig.name, () => {
     ['RUN_TIMEOUT_MS', '999'],
     ['RUN_TIMEOUT_MS', '3600001'],
     ['RUN_TIMEOUT_MS', '5m'],
+    ['TENANT_MAX_CONCURRENT_RUNS', '0'],
+    ['TENANT_MAX_CONCURRENT_RUNS', '10001'],
+    ['TENANT_MAX_CONCURRENT_RUNS', 'ten'],
   ])('rejects %s=%s with one line naming the variable', (variable, value) => {
     const error = errorOf({ [variable]: value });
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).toContain('expected');
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads TENANT_MAX_CONCURRENT_RUNS from 1 to 10000', () => {
+    expect(loadConfig({ TENANT_MAX_CONCURRENT_RUNS: '1' }).limits.tenantMaxConcurrentRuns).toBe(1);
+    expect(loadConfig({ TENANT_MAX_CONCURRENT_RUNS: '10000' }).limits.tenantMaxConcurrentRuns).toBe(
+      10_000,
+    );
   });
 
   it('falls back to the standard OTEL_EXPORTER_OTLP_* endpoints when OTLP_ENDPOINT is unset', () => {

@@ -204,6 +204,9 @@ export function loadConfig(env: Env): AppConfig {
     },
     shutdownDrainMs: read.int('SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     adminApiKey: read.optionalString('ADMIN_API_KEY'),
+    limits: {
+      tenantMaxConcurrentRuns: read.int('TENANT_MAX_CONCURRENT_RUNS', 10, 1, 10_000),
+    },
   };
 }
 

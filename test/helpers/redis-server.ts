@@ -1,4 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort } from './free-port';
 
@@ -15,19 +18,29 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /**
+   * Keep the data across kill() and start(): an append-only file synced on
+   * every write, as a Redis that must not lose the ledger runs.
+   */
+  readonly persistent?: boolean;
+}
+
 /** A private redis-server on a free port, so a test can kill and restart it without touching the shared one. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const clients: Redis[] = [];
+  const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'eap-redis-')) : undefined;
+  const persistence = dataDir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir]
+    : ['--appendonly', 'no'];
 
   const start = async (): Promise<void> => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
+      { stdio: 'ignore' },
     );
     await waitForPing(port);
   };
@@ -55,6 +68,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     stop: async () => {
       for (const client of clients) client.disconnect();
       await kill();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -115,6 +115,25 @@ describe.each(MODES)('knowledge search %s', (_mode, open) => {
     expect(hits[0]?.title).toBe('Refund policy');
   });
 
+  it('keeps -excluded words when it falls back to any word', async () => {
+    // No document has every word ("usually"), so the fallback runs: the holiday one stays out.
+    const hits = await knowledge.search(acme, 'refund requests usually -holidays', 10);
+    expect(hits.map((hit) => hit.title)).toEqual(['Refund policy']);
+    expect(
+      (await knowledge.search(acme, 'refunds usually -"public holidays"', 10)).map((h) => h.title),
+    ).toEqual(['Refund policy']);
+  });
+
+  it('keeps "quoted phrases" required when it falls back to any word', async () => {
+    // "two weeks" appears only in Shipping; "refund" alone would bring in two other documents.
+    const hits = await knowledge.search(acme, '"two weeks" orders refund usually', 10);
+    expect(hits.map((hit) => hit.title)).toEqual(['Shipping']);
+  });
+
+  it('does not fall back when the words left are only stop words', async () => {
+    expect(await knowledge.search(acme, '"five business weeks" the', 10)).toEqual([]);
+  });
+
   it('treats hostile queries as plain search text', async () => {
     for (const query of ["'; DROP TABLE documents; --", '!!!', '(', 'refund & | ! :*']) {
       await expect(knowledge.search(acme, query, 5)).resolves.toEqual(expect.any(Array));

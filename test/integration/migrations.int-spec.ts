@@ -34,6 +34,13 @@ async function exerciseSchema(source: DataSource): Promise<void> {
       `INSERT INTO tenants (name, daily_token_limit, monthly_token_limit) VALUES ('bad', -1, 1)`,
     ),
   ).rejects.toThrow(/check constraint/);
+  // A key can be revoked and carries when it was last used; both start empty.
+  const [key] = await source.query(
+    `INSERT INTO api_keys (tenant_id, user_id, key_hash, key_prefix) VALUES ($1, 'u', repeat('a', 64), 'eap_') RETURNING revoked_at, last_used_at`,
+    [tenant.id],
+  );
+  expect(key).toEqual({ revoked_at: null, last_used_at: null });
+  await source.query(`UPDATE api_keys SET revoked_at = now(), last_used_at = now()`);
   // Every run status is storable, and only those.
   const [agent] = await source.query(
     `INSERT INTO agents (tenant_id, name, type, model, max_steps) VALUES ($1, 'a', 't', 'm', 5) RETURNING id`,

@@ -4,6 +4,8 @@ export type {
   LlmSimulatorBehaviour,
   LlmSimulatorOptions,
   RecordedRequest,
+  ChatScript,
+  ScriptRequest,
 } from './llm-simulator';
 export { scriptAnswer } from './scripted-model';
 export type { ScriptedAnswer } from './scripted-model';

@@ -182,6 +182,71 @@ describe('LLM simulator', () => {
     });
   });
 
+  describe('max_tokens and scripts', () => {
+    const VERBOSE = 'word '.repeat(20_000);
+
+    it('stops a long answer at max_tokens, as a real model does', async () => {
+      simulator.setScript(() => ({ kind: 'text', content: VERBOSE }));
+      const body = await (await chat(simulator, { ...ask('Write a lot'), max_tokens: 50 })).json();
+      expect(body.choices[0].finish_reason).toBe('length');
+      expect(body.usage.completion_tokens).toBe(50);
+      expect(body.choices[0].message.content).toHaveLength(200);
+    });
+
+    it('reads max_completion_tokens before max_tokens (reasoning models)', async () => {
+      simulator.setScript(() => ({ kind: 'text', content: VERBOSE }));
+      const body = await (
+        await chat(simulator, { ...ask('Write'), max_tokens: 500, max_completion_tokens: 20 })
+      ).json();
+      expect(body.usage.completion_tokens).toBe(20);
+    });
+
+    it('writes past the bound and reports it with ignoreMaxTokens', async () => {
+      simulator.setScript(() => ({ kind: 'text', content: VERBOSE }));
+      simulator.setOptions({ ignoreMaxTokens: true });
+      const body = await (await chat(simulator, { ...ask('Write'), max_tokens: 50 })).json();
+      expect(body.choices[0].finish_reason).toBe('stop');
+      expect(body.usage.completion_tokens).toBe(25_000);
+    });
+
+    it('refuses a max_tokens that is not a positive integer', async () => {
+      const res = await chat(simulator, { ...ask('Hi'), max_tokens: 0 });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.message).toContain('max_tokens');
+    });
+
+    it('answers what the script says, even a tool it was not offered, and falls back when it returns undefined', async () => {
+      const seen: unknown[] = [];
+      simulator.setScript((request) => {
+        seen.push({ maxTokens: request.maxTokens, tools: request.tools?.length ?? 0 });
+        if (request.messages.some((message) => message.role === 'tool')) return undefined;
+        return { kind: 'tool_calls', calls: [{ name: 'kb_search', arguments: { query: 'x' } }] };
+      });
+      const first = await (
+        await chat(simulator, { ...ask('What is 2+2?', [CALCULATOR]), max_tokens: 99 })
+      ).json();
+      expect(first.choices[0].message.tool_calls[0].function.name).toBe('kb_search');
+      const second = await (
+        await chat(simulator, {
+          model: 'gpt-4o-mini',
+          messages: [
+            { role: 'user', content: 'What is 2+2?' },
+            { role: 'assistant', content: null, tool_calls: first.choices[0].message.tool_calls },
+            { role: 'tool', tool_call_id: first.choices[0].message.tool_calls[0].id, content: '4' },
+          ],
+        })
+      ).json();
+      expect(second.choices[0].finish_reason).toBe('stop');
+      expect(seen).toEqual([
+        { maxTokens: 99, tools: 1 },
+        { maxTokens: undefined, tools: 0 },
+      ]);
+      simulator.setScript(undefined);
+      const plain = await (await chat(simulator, ask('What is 2+2?', [CALCULATOR]))).json();
+      expect(plain.choices[0].message.tool_calls[0].function.name).toBe('calculator');
+    });
+  });
+
   describe('streaming', () => {
     it('streams text deltas, a finish chunk, usage when asked for, then [DONE]', async () => {
       const res = await chat(simulator, {

@@ -38,7 +38,27 @@ export interface LlmSimulatorBehaviour {
   toolLoop: boolean;
   /** Answer under this model name instead of echoing the requested one (a proxy routing to a dated model). */
   answerModel: string | undefined;
+  /**
+   * Write past the request's max_tokens and report it in usage, as a proxy
+   * that does not enforce the bound would (a real model stops at it).
+   */
+  ignoreMaxTokens: boolean;
 }
+
+/** A chat request as a script sees it. */
+export interface ScriptRequest {
+  readonly model: string;
+  readonly messages: readonly WireMessage[];
+  readonly tools: readonly WireTool[] | undefined;
+  /** max_completion_tokens, else max_tokens, when the request sets one. */
+  readonly maxTokens: number | undefined;
+}
+
+/**
+ * A hostile (or just scripted) model: answers whatever it returns, whatever
+ * the request offered; undefined falls back to the built-in script.
+ */
+export type ChatScript = (request: ScriptRequest) => ScriptedAnswer | undefined;
 
 export interface LlmSimulatorOptions extends Partial<LlmSimulatorBehaviour> {
   /** 0 picks a free port. */
@@ -50,6 +70,8 @@ export interface LlmSimulatorOptions extends Partial<LlmSimulatorBehaviour> {
   seed?: number;
   /** Requests kept in `requests` (oldest dropped first). */
   maxRecordedRequests?: number;
+  /** Answers chat requests instead of the built-in script (in-process use only). */
+  script?: ChatScript;
 }
 
 export interface RecordedRequest {
@@ -68,6 +90,8 @@ export interface LlmSimulator {
   readonly port: number;
   readonly behaviour: Readonly<LlmSimulatorBehaviour>;
   setOptions(partial: Partial<LlmSimulatorBehaviour>): void;
+  /** Replaces the script; undefined restores the built-in one. */
+  setScript(script: ChatScript | undefined): void;
   /** The most recent requests, oldest first (bounded by maxRecordedRequests). */
   readonly requests: readonly RecordedRequest[];
   /** Chat-completion requests received since start (not bounded). */
@@ -90,6 +114,7 @@ const DEFAULT_BEHAVIOUR: LlmSimulatorBehaviour = {
   omitUsage: false,
   toolLoop: false,
   answerModel: undefined,
+  ignoreMaxTokens: false,
 };
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -180,6 +205,7 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
   const hung = new Set<() => void>();
   let chatRequestCount = 0;
   let abortedChatRequestCount = 0;
+  let script = options.script;
 
   const setOptions = (partial: Partial<LlmSimulatorBehaviour>): void => {
     const picked = pickBehaviour(partial);
@@ -264,8 +290,19 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
       );
     }
     const request = parseChatRequest(body);
-    const answer = scriptAnswer(request.messages, request.tools, { toolLoop: behaviour.toolLoop });
-    const completion = buildCompletion(request, answer, behaviour.omitUsage);
+    const answer =
+      script?.({
+        model: request.model,
+        messages: request.messages,
+        tools: request.tools,
+        maxTokens: request.maxTokens,
+      }) ?? scriptAnswer(request.messages, request.tools, { toolLoop: behaviour.toolLoop });
+    const completion = buildCompletion(
+      request,
+      answer,
+      behaviour.omitUsage,
+      behaviour.ignoreMaxTokens ? undefined : request.maxTokens,
+    );
     if (behaviour.answerModel) completion.model = behaviour.answerModel;
     if (request.stream) {
       writeStream(res, completion, request.includeUsage && !behaviour.omitUsage);
@@ -355,6 +392,9 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
       return { ...behaviour };
     },
     setOptions,
+    setScript: (next) => {
+      script = next;
+    },
     get requests() {
       return [...requests];
     },
@@ -382,13 +422,15 @@ interface ParsedChatRequest {
   tools: WireTool[] | undefined;
   stream: boolean;
   includeUsage: boolean;
+  maxTokens: number | undefined;
 }
 
 function parseChatRequest(body: unknown): ParsedChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError(400, 'Request body must be a JSON object', 'invalid_request_error');
   }
-  const { model, messages, tools, stream, stream_options } = body as Record<string, unknown>;
+  const { model, messages, tools, stream, stream_options, max_tokens, max_completion_tokens } =
+    body as Record<string, unknown>;
   if (typeof model !== 'string' || model === '') {
     throw new HttpError(400, 'you must provide a model parameter', 'invalid_request_error');
   }
@@ -411,6 +453,11 @@ function parseChatRequest(body: unknown): ParsedChatRequest {
   if (tools !== undefined && !Array.isArray(tools)) {
     throw new HttpError(400, "'tools' must be an array", 'invalid_request_error');
   }
+  for (const [name, value] of Object.entries({ max_tokens, max_completion_tokens })) {
+    if (value !== undefined && value !== null && !(Number.isInteger(value) && Number(value) >= 1)) {
+      throw new HttpError(400, `'${name}' must be an integer >= 1`, 'invalid_request_error');
+    }
+  }
   return {
     model,
     messages: messages as WireMessage[],
@@ -420,6 +467,7 @@ function parseChatRequest(body: unknown): ParsedChatRequest {
       typeof stream_options === 'object' &&
       stream_options !== null &&
       (stream_options as { include_usage?: unknown }).include_usage === true,
+    maxTokens: (max_completion_tokens ?? max_tokens ?? undefined) as number | undefined,
   };
 }
 
@@ -431,22 +479,33 @@ interface Completion {
   choices: {
     index: 0;
     message: { role: 'assistant'; content: string | null; tool_calls?: WireToolCall[] };
-    finish_reason: 'stop' | 'tool_calls';
+    finish_reason: 'stop' | 'tool_calls' | 'length';
     logprobs: null;
   }[];
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
+/** ~4 characters a token, the usual rule of thumb for English and JSON. */
+const CHARS_PER_TOKEN = 4;
+
+/** `maxTokens` cuts a longer text answer where a real model stops: finish_reason `length`. */
 function buildCompletion(
   request: ParsedChatRequest,
   answer: ScriptedAnswer,
   omitUsage: boolean,
+  maxTokens: number | undefined,
 ): Completion {
   let message: Completion['choices'][0]['message'];
   let completionChars: number;
+  let truncated = false;
   if (answer.kind === 'text') {
-    message = { role: 'assistant', content: answer.content };
-    completionChars = answer.content.length;
+    let content = answer.content;
+    if (maxTokens !== undefined && content.length > maxTokens * CHARS_PER_TOKEN) {
+      content = content.slice(0, maxTokens * CHARS_PER_TOKEN);
+      truncated = true;
+    }
+    message = { role: 'assistant', content };
+    completionChars = content.length;
   } else {
     const toolCalls = answer.calls.map((call): WireToolCall => ({
       id: `call_${randomBytes(12).toString('hex')}`,
@@ -460,8 +519,7 @@ function buildCompletion(
     );
   }
   const prompt = promptTokens(request.messages, request.tools);
-  // ~4 characters a token, the usual rule of thumb for English and JSON.
-  const completionTokens = Math.max(1, Math.ceil(completionChars / 4));
+  const completionTokens = Math.max(1, Math.ceil(completionChars / CHARS_PER_TOKEN));
   return {
     id: `chatcmpl-${randomBytes(12).toString('hex')}`,
     object: 'chat.completion',
@@ -471,7 +529,7 @@ function buildCompletion(
       {
         index: 0,
         message,
-        finish_reason: answer.kind === 'text' ? 'stop' : 'tool_calls',
+        finish_reason: truncated ? 'length' : answer.kind === 'text' ? 'stop' : 'tool_calls',
         logprobs: null,
       },
     ],

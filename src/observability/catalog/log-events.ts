@@ -20,9 +20,18 @@ export const LOG_EVENTS = {
   toolExecuteCompleted: 'tool.execute.completed',
   toolExecuteFailed: 'tool.execute.failed',
   toolExecuteCrashed: 'tool.execute.crashed',
+  toolExecuteRefused: 'tool.execute.refused',
   budgetExceeded: 'budget.exceeded',
+  budgetOverrun: 'budget.overrun',
+  budgetSettleDeferred: 'budget.settle.deferred',
+  budgetSettleRecovered: 'budget.settle.recovered',
+  budgetSettleLost: 'budget.settle.lost',
+  runRefused: 'run.refused',
+  runSlotReleaseFailed: 'run.slot.release_failed',
   runInterrupted: 'run.interrupted',
   runSweepFailed: 'run.sweep.failed',
+  // Tenants and their keys
+  apiKeyRevoked: 'api_key.revoked',
   // Dependencies and health
   redisError: 'redis.error',
   healthComponentDown: 'health.component.down',

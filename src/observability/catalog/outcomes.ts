@@ -87,6 +87,8 @@ export interface InterruptedRunsReport {
 export interface LlmCallSubject {
   /** The requested model: it labels successes and failures alike. */
   readonly model: string;
+  /** The cap on the answer the request carried. */
+  readonly maxTokens?: number;
   /** The conversation (recorded only with content capture on). */
   readonly messages: readonly unknown[];
 }
@@ -119,14 +121,62 @@ export interface ToolCallSubject {
   readonly arguments?: unknown;
 }
 
-/** Why a tool call never ran. */
-export type ToolCallRejection = 'unknown_tool' | 'invalid_arguments';
+/** Why a tool call never ran: arguments it could not take. */
+export type ToolCallRejection = 'invalid_arguments';
+
+/**
+ * Why a tool call was refused: the agent does not list the tool (its list is
+ * a permission), or no tool has that name.
+ */
+export type ToolCallRefusal = 'not_allowed' | 'unknown_tool';
 
 /** A model call the token budget refused before it was made. */
 export interface BudgetRefusal {
   readonly period: BudgetPeriod;
   readonly requestedTokens: number;
   readonly resetsAt: Date;
+}
+
+/** A proxy that reported more completion tokens than the call's max_tokens allowed. */
+export interface BudgetOverrun {
+  readonly tenantId: string;
+  readonly model: string;
+  readonly boundTokens: number;
+  readonly completionTokens: number;
+}
+
+/** A settle the ledger could not take now; it is retried in the background. */
+export interface BudgetSettleDeferral {
+  readonly tenantId: string;
+  readonly tokens: number;
+  readonly error: unknown;
+}
+
+/** A deferred settle that got through at last. */
+export interface BudgetSettleRecovery {
+  readonly tenantId: string;
+  readonly tokens: number;
+  readonly attempts: number;
+}
+
+/** A settle given up: its tokens are not in the ledger (its reservation expires anyway). */
+export interface BudgetSettleLoss {
+  readonly tenantId: string;
+  readonly tokens: number;
+  readonly attempts: number;
+  readonly reason: 'retry_limit' | 'queue_full' | 'shutdown';
+}
+
+/** Why a run was refused before it started: the `reason` label of agent_runs_refused_total. */
+export const RUN_REFUSAL_REASONS = ['tenant_concurrency'] as const;
+export type RunRefusalReason = (typeof RUN_REFUSAL_REASONS)[number];
+
+/** A run refused before it started, because its tenant already had `limit` runs in flight. */
+export interface RunRefusal {
+  readonly reason: RunRefusalReason;
+  readonly tenantId: string;
+  readonly limit: number;
+  readonly inFlight: number;
 }
 
 /** One tenant's ledger in one period, as the budget gauges show it. */

@@ -131,6 +131,12 @@ export function metricProviders(registry: Registry): Provider[] {
       registers,
     }),
     makeCounterProvider({
+      name: METRIC.agentRunsRefused,
+      help: 'Agent runs refused before they started (tenant_concurrency: the tenant had TENANT_MAX_CONCURRENT_RUNS in flight)',
+      labelNames: ['tenant_id', 'reason'],
+      registers,
+    }),
+    makeCounterProvider({
       name: METRIC.agentRunsInterrupted,
       help: 'Runs found still running past RUN_TIMEOUT_MS plus a margin (their process died or lost the write), finished as error / interrupted',
       registers,
@@ -145,6 +151,12 @@ export function metricProviders(registry: Registry): Provider[] {
       name: METRIC.tokenBudgetExceeded,
       help: 'Model calls refused because a token budget was exhausted',
       labelNames: ['period'],
+      registers,
+    }),
+    makeCounterProvider({
+      name: METRIC.tokenBudgetOverrun,
+      help: 'Completion tokens a proxy reported beyond the max_tokens a call carried (settled at the real number)',
+      labelNames: ['model'],
       registers,
     }),
     makeCounterProvider({
@@ -176,6 +188,10 @@ export function metricProviders(registry: Registry): Provider[] {
       help: 'Samples whose user-supplied label value was folded into _other by a cardinality cap',
       labelNames: ['metric'],
       registers,
+      // A scrape renders every family at once: waiting for the budget refresh makes the tenants
+      // it folds count in this scrape, not the next one.
+      collect: (sources: ScrapeSources) => sources.refreshBudgets?.(),
+      inject: [ScrapeSources],
     }),
     makeCounterProvider({
       name: METRIC.otelSpansDropped,

@@ -80,6 +80,7 @@ describe(MetricsService.name, () => {
       metrics.recordToolCall({ toolName: 't', success: true, durationSeconds: 1 });
       metrics.updateTokenBudget(budget('t1', 'daily', 1));
       metrics.recordBudgetExceeded('daily');
+      metrics.recordRunRefused('t1', 'tenant_concurrency');
       metrics.recordHealthCheck('database', true, 0.01);
       metrics.startAgentRun()();
       metrics.recordRunsInterrupted(2);
@@ -245,6 +246,19 @@ describe(MetricsService.name, () => {
     expect(
       sampleValue(samples, `${METRIC.healthCheckDuration}_count`, { component: 'llm_proxy' }),
     ).toBe(1);
+  });
+
+  it('counts refused runs per tenant, folding tenants past METRICS_MAX_TENANTS into _other', async () => {
+    const metrics = await service({ METRICS_MAX_TENANTS: '2' });
+    for (const tenant of ['t1', 't1', 't2', 't3', 't4']) {
+      metrics.recordRunRefused(tenant, 'tenant_concurrency');
+    }
+    const samples = await scrape();
+    const refused = (tenant_id: string) =>
+      sampleValue(samples, METRIC.agentRunsRefused, { tenant_id, reason: 'tenant_concurrency' });
+    expect([refused('t1'), refused('t2'), refused(OVERFLOW_LABEL)]).toEqual([2, 1, 2]);
+    expect(samplesOf(samples, METRIC.agentRunsRefused, { tenant_id: 't3' })).toHaveLength(0);
+    expect(sampleValue(samples, METRIC.labelOverflow, { metric: METRIC.agentRunsRefused })).toBe(2);
   });
 
   it('never throws on nonsense input and skips what it cannot observe', async () => {
@@ -457,9 +471,13 @@ describe(MetricsService.name, () => {
           period: 'daily',
         }),
       ).toBe(20);
+      // Counted in the scrape that folds them, and once: the next scrape folds the same two.
       expect(sampleValue(samples, METRIC.labelOverflow, { metric: METRIC.tokenBudgetUsed })).toBe(
-        0,
+        2,
       );
+      expect(
+        sampleValue(await scrape(), METRIC.labelOverflow, { metric: METRIC.tokenBudgetUsed }),
+      ).toBe(2);
     });
 
     it('stops collecting after shutdown', async () => {

@@ -3,8 +3,8 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram, LabelValues } from 'prom-client';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
-import { BUDGET_PERIODS, LOG_EVENTS, RUN_STATUSES } from '../catalog';
-import type { BudgetPeriod, RunStatus } from '../catalog';
+import { BUDGET_PERIODS, LOG_EVENTS, RUN_REFUSAL_REASONS, RUN_STATUSES } from '../catalog';
+import type { BudgetPeriod, RunRefusalReason, RunStatus } from '../catalog';
 import { sampledTraceId } from '../context';
 import { PinoLogger } from '../logging';
 import { LabelCap, normaliseLabelValue, TenantFairLabelCap } from './label-cap';
@@ -35,6 +35,7 @@ const RUN_STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
 /** The unpriced-model warning is written for this many distinct models at most (models come from tenants). */
 const MAX_UNPRICED_WARNINGS = 100;
 const LLM_STATUSES: ReadonlySet<string> = new Set(['success', 'error', 'cancelled']);
+const RUN_REFUSAL_REASON_SET: ReadonlySet<string> = new Set(RUN_REFUSAL_REASONS);
 
 /**
  * The one API through which code records metrics (the original's
@@ -53,6 +54,10 @@ export abstract class MetricsService {
   abstract updateTokenBudget(record: TokenBudgetRecord): void;
   /** token_budget_exceeded_total{period}: a model call refused by the budget. */
   abstract recordBudgetExceeded(period: BudgetPeriod): void;
+  /** token_budget_overrun_tokens_total{model}: tokens past a call's max_tokens. */
+  abstract recordBudgetOverrun(model: string, tenantId: string, tokens: number): void;
+  /** agent_runs_refused_total{tenant_id,reason}: a run refused before it started. */
+  abstract recordRunRefused(tenantId: string, reason: RunRefusalReason): void;
   /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
   abstract startAgentRun(): () => void;
   /** agent_runs_interrupted_total: runs the sweeper found left `running` and finished. */
@@ -76,6 +81,8 @@ export class NoopMetricsService extends MetricsService {
   recordToolCall(): void {}
   updateTokenBudget(): void {}
   recordBudgetExceeded(): void {}
+  recordBudgetOverrun(): void {}
+  recordRunRefused(): void {}
   startAgentRun(): () => void {
     return noop;
   }
@@ -102,6 +109,7 @@ interface BudgetTotals {
 export class LiveMetricsService extends MetricsService implements OnApplicationShutdown {
   private readonly caps: {
     readonly tenant: LabelCap;
+    readonly refusedTenant: LabelCap;
     readonly model: TenantFairLabelCap;
     readonly agentType: TenantFairLabelCap;
     readonly toolName: LabelCap;
@@ -130,6 +138,8 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     @InjectMetric(METRIC.agentRunDuration)
     private readonly agentRunDuration: Histogram<'agent_type' | 'status'>,
     @InjectMetric(METRIC.agentSteps) private readonly agentSteps: Counter<'agent_type'>,
+    @InjectMetric(METRIC.agentRunsRefused)
+    private readonly runsRefused: Counter<'tenant_id' | 'reason'>,
     @InjectMetric(METRIC.agentRunsInterrupted) private readonly runsInterrupted: Counter,
     @InjectMetric(METRIC.tokenBudgetRemaining)
     private readonly budgetRemaining: Gauge<'tenant_id' | 'period'>,
@@ -138,6 +148,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     @InjectMetric(METRIC.tokenBudgetLimit)
     private readonly budgetLimit: Gauge<'tenant_id' | 'period'>,
     @InjectMetric(METRIC.tokenBudgetExceeded) private readonly budgetExceeded: Counter<'period'>,
+    @InjectMetric(METRIC.tokenBudgetOverrun) private readonly budgetOverrun: Counter<'model'>,
     @InjectMetric(METRIC.toolCalls) private readonly toolCalls: Counter<'tool_name' | 'success'>,
     @InjectMetric(METRIC.toolDuration) private readonly toolDuration: Histogram<'tool_name'>,
     @InjectMetric(METRIC.healthComponentUp) private readonly componentUp: Gauge<'component'>,
@@ -156,6 +167,8 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
         METRIC.tokenBudgetUsed,
         METRIC.tokenBudgetLimit,
       ]),
+      // Each tenant brings exactly one value of its own, so first come first kept is fair here.
+      refusedTenant: cap(config.metrics.maxTenants, [METRIC.agentRunsRefused]),
       // A model the platform knows (priced, or configured) always keeps its own series.
       model: new TenantFairLabelCap(
         MAX_MODEL_LABEL_VALUES,
@@ -168,6 +181,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
           METRIC.llmTokens,
           METRIC.llmCost,
           METRIC.llmUnpricedTokens,
+          METRIC.tokenBudgetOverrun,
         ],
       ),
       agentType: new TenantFairLabelCap(
@@ -260,6 +274,23 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       this.budgetExceeded.labels(period === 'monthly' ? 'monthly' : 'daily').inc();
     } catch (error) {
       this.swallow('recordBudgetExceeded', error);
+    }
+  }
+
+  recordBudgetOverrun(model: string, tenantId: string, tokens: number): void {
+    try {
+      this.budgetOverrun.labels(this.caps.model.fold(model, tenantId)).inc(nonNegative(tokens));
+    } catch (error) {
+      this.swallow('recordBudgetOverrun', error);
+    }
+  }
+
+  recordRunRefused(tenantId: string, reason: RunRefusalReason): void {
+    try {
+      const label = RUN_REFUSAL_REASON_SET.has(reason) ? reason : 'tenant_concurrency';
+      this.runsRefused.labels(this.caps.refusedTenant.fold(tenantId), label).inc();
+    } catch (error) {
+      this.swallow('recordRunRefused', error);
     }
   }
 

@@ -150,6 +150,7 @@ function spanPlan(subject: LlmCallSubject): SpanPlan {
     [ATTR.genAiProviderName]: GEN_AI_PROVIDER,
     [ATTR.genAiRequestModel]: subject.model,
   };
+  if (subject.maxTokens !== undefined) attributes[ATTR.genAiRequestMaxTokens] = subject.maxTokens;
   if (captureMessageContent()) {
     attributes[ATTR.genAiInputMessages] = JSON.stringify(toInputMessages(subject.messages));
   }

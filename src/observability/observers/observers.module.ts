@@ -3,6 +3,7 @@ import { AgentRunObserver } from './agent-run.observer';
 import { BudgetObserver } from './budget.observer';
 import { HealthCheckObserver } from './health-check.observer';
 import { LlmCallObserver } from './llm-call.observer';
+import { RunAdmissionObserver } from './run-admission.observer';
 import { RunSweepObserver } from './run-sweep.observer';
 import { ToolCallObserver } from './tool-call.observer';
 
@@ -12,6 +13,7 @@ const OBSERVERS = [
   ToolCallObserver,
   BudgetObserver,
   HealthCheckObserver,
+  RunAdmissionObserver,
   RunSweepObserver,
 ];
 

@@ -496,26 +496,39 @@ describe('observers (telemetry on)', () => {
   it('gives a call that never reached a tool its span, its sample and its line', async () => {
     await observed
       .get(ToolCallObserver)
-      .rejected({ toolName: '_unknown', callId: 'c9' }, 'unknown_tool');
+      .rejected({ toolName: 'calculator', callId: 'c8' }, 'invalid_arguments');
+    await observed
+      .get(ToolCallObserver)
+      .refused({ toolName: '_unknown', callId: 'c9' }, 'unknown_tool', 'shell');
     const span = spanNamed(await tracing.collectSpans(), 'execute_tool _unknown');
     expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'unknown_tool' });
     expect(span.attributes).toMatchObject({
       'error.type': 'unknown_tool',
       'gen_ai.tool.call.id': 'c9',
     });
-    expect(
-      sampleValue(await observed.samples(), 'tool_calls_total', {
-        tool_name: '_unknown',
-        success: 'false',
-      }),
-    ).toBe(1);
+    for (const toolName of ['calculator', '_unknown']) {
+      expect(
+        sampleValue(await observed.samples(), 'tool_calls_total', {
+          tool_name: toolName,
+          success: 'false',
+        }),
+      ).toBe(1);
+    }
     expect(observed.logs.lines()).toEqual([
       expect.objectContaining({
         level: 'warn',
         event: 'tool.execute.failed',
+        tool_name: 'calculator',
+        tool_call_id: 'c8',
+        error_type: 'invalid_arguments',
+      }),
+      expect.objectContaining({
+        level: 'warn',
+        event: 'tool.execute.refused',
         tool_name: '_unknown',
+        requested_name: 'shell',
+        reason: 'unknown_tool',
         tool_call_id: 'c9',
-        error_type: 'unknown_tool',
       }),
     ]);
   });

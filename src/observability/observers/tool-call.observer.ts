@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { GEN_AI_OPERATION, LOG_EVENTS, SPAN_NAME } from '../catalog';
-import type { FailureReport, ToolCallRejection, ToolCallSubject } from '../catalog';
+import type {
+  FailureReport,
+  ToolCallRefusal,
+  ToolCallRejection,
+  ToolCallSubject,
+} from '../catalog';
 import { PinoLogger } from '../logging';
 import { MetricsService } from '../metrics';
 import {
@@ -18,9 +23,9 @@ import type { SpanPlan } from '../telemetry';
  * A tool call the model asked for, reported once: the `execute_tool {tool}`
  * span, tool_calls_total / tool_duration_seconds and one tool.execute.* log
  * line (without the arguments or the result). Tool providers' @TraceTool
- * calls observe(); a call that never reaches a tool (an unknown name,
- * arguments that are not a JSON object) is reported by rejected(), and gets
- * its span too.
+ * calls observe(); a call that never reaches a tool gets its span too:
+ * refused() for a tool the agent may not use (or that does not exist),
+ * rejected() for arguments that are not a JSON object.
  */
 @Injectable()
 export class ToolCallObserver {
@@ -56,12 +61,50 @@ export class ToolCallObserver {
     );
   }
 
-  /** A call that never reached a tool: its span (ERROR), its failed sample and its log line. */
+  /** Arguments the tool cannot take: its span (ERROR), its failed sample and its log line. */
   async rejected(subject: ToolCallSubject, reason: ToolCallRejection): Promise<void> {
+    await this.neverRan(subject, reason, () => this.record(subject, false, 0, reason));
+  }
+
+  /**
+   * A tool the agent may not use: counted as a failed call of the name the
+   * metrics know (registered or the unknown label), logged as a refusal with
+   * the name the model asked for, which may be anything, so it is shortened.
+   */
+  async refused(
+    subject: ToolCallSubject,
+    reason: ToolCallRefusal,
+    requestedName: string,
+  ): Promise<void> {
+    await this.neverRan(subject, reason, () => {
+      this.metrics.recordToolCall({
+        toolName: subject.toolName,
+        success: false,
+        durationSeconds: 0,
+      });
+      this.logger.warn(
+        {
+          event: LOG_EVENTS.toolExecuteRefused,
+          tool_name: subject.toolName,
+          requested_name: requestedName,
+          reason,
+          success: false,
+          tool_call_id: subject.callId,
+        },
+        'Tool call refused',
+      );
+    });
+  }
+
+  private async neverRan(
+    subject: ToolCallSubject,
+    reason: string,
+    report: () => void,
+  ): Promise<void> {
     await observedSpan(
       () => spanPlan(subject),
       (span) => {
-        this.record(subject, false, 0, reason);
+        report();
         if (span?.isRecording()) {
           span.setAttribute(ATTR.errorType, reason);
           span.setStatus({ code: SpanStatusCode.ERROR, message: reason });

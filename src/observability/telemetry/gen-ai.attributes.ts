@@ -13,6 +13,7 @@ export const ATTR = {
   genAiOperationName: 'gen_ai.operation.name',
   genAiProviderName: 'gen_ai.provider.name',
   genAiRequestModel: 'gen_ai.request.model',
+  genAiRequestMaxTokens: 'gen_ai.request.max_tokens',
   genAiResponseModel: 'gen_ai.response.model',
   genAiResponseId: 'gen_ai.response.id',
   genAiResponseFinishReasons: 'gen_ai.response.finish_reasons',

@@ -19,6 +19,7 @@ export interface AgentSpec {
   instructions: string;
   tools: string[];
   maxSteps: number;
+  maxOutputTokens: number;
 }
 
 export interface RunCaller {
@@ -89,8 +90,12 @@ export class RunCancelledError extends ClassifiedError {
  */
 const MAYBE_CHARGED = new Set(['timeout', LLM_CANCELLED, 'network', 'invalid_response']);
 
-/** Headroom reserved for the model's answer on top of the prompt estimate. */
-const COMPLETION_RESERVE_TOKENS = 256;
+/**
+ * How long a reservation outlives its call's worst case: room for the settle
+ * to reach the ledger after the answer, and for clocks that differ a little
+ * between replicas.
+ */
+const RESERVATION_MARGIN_MS = 30_000;
 
 /**
  * The agent loop: call the model with the conversation and
@@ -157,11 +162,11 @@ export class AgentRunner {
 
     for (let step = 1; step <= agent.maxSteps; step++) {
       signal?.throwIfAborted();
-      const reservation = await this.budgets.reserve(
-        caller.tenantId,
-        caller.limits,
-        reserveEstimate(messages, toolSchemas),
-      );
+      const reservation = await this.budgets.reserve(caller.tenantId, caller.limits, {
+        promptTokens: promptEstimate(messages, toolSchemas),
+        maxOutputTokens: agent.maxOutputTokens,
+        ttlMs: this.llm.worstCaseCallMs + RESERVATION_MARGIN_MS,
+      });
       const response = await this.callModel(agent, messages, toolSchemas, reservation, signal);
       onStep(step);
       addUsage(usage, response);
@@ -172,10 +177,12 @@ export class AgentRunner {
       if (calls.length === 0) return { status: 'success', output: lastText, error: null };
       for (const call of calls) {
         signal?.throwIfAborted();
-        const { result } = await this.tools.execute(call.function.name, call.function.arguments, {
-          tenantId: caller.tenantId,
-          callId: call.id,
-        });
+        const { result } = await this.tools.execute(
+          call.function.name,
+          call.function.arguments,
+          { tenantId: caller.tenantId, callId: call.id },
+          agent.tools,
+        );
         messages.push({ role: 'tool', tool_call_id: call.id, content: result });
       }
     }
@@ -186,7 +193,11 @@ export class AgentRunner {
     };
   }
 
-  /** Settles the reservation to the real usage; a failed call to what the proxy may have charged. */
+  /**
+   * Calls the model with the reservation's bound as max_tokens, then settles
+   * the reservation to the real usage, or a failed call to what the proxy may
+   * have charged.
+   */
   private async callModel(
     agent: AgentSpec,
     messages: ChatMessage[],
@@ -197,7 +208,12 @@ export class AgentRunner {
     let response: ChatResponse;
     try {
       response = await this.llm.chat(
-        { model: agent.model, messages, tools: tools.length > 0 ? tools : undefined },
+        {
+          model: agent.model,
+          messages,
+          tools: tools.length > 0 ? tools : undefined,
+          maxTokens: reservation.outputBound,
+        },
         { signal },
       );
     } catch (error) {
@@ -205,20 +221,24 @@ export class AgentRunner {
         error instanceof LlmRequestError && MAYBE_CHARGED.has(error.errorType)
           ? reservation.amount
           : 0;
-      await this.budgets.settle(reservation, charged).catch(() => undefined);
+      await this.budgets.settle(reservation, {
+        totalTokens: charged,
+        completionTokens: 0,
+        model: agent.model,
+      });
       throw error;
     }
-    await this.budgets.settle(reservation, response.usage.totalTokens);
+    await this.budgets.settle(reservation, {
+      totalTokens: response.usage.totalTokens,
+      completionTokens: response.usage.completionTokens,
+      model: agent.model,
+    });
     return response;
   }
 }
 
-function reserveEstimate(messages: ChatMessage[], tools: ToolSchema[]): number {
-  return (
-    estimateTokens(JSON.stringify(messages)) +
-    estimateTokens(JSON.stringify(tools)) +
-    COMPLETION_RESERVE_TOKENS
-  );
+function promptEstimate(messages: ChatMessage[], tools: ToolSchema[]): number {
+  return estimateTokens(JSON.stringify(messages)) + estimateTokens(JSON.stringify(tools));
 }
 
 function addUsage(usage: RunUsage, response: ChatResponse): void {

@@ -27,6 +27,10 @@ export class Agent {
   @Column({ name: 'max_steps', type: 'integer' })
   maxSteps!: number;
 
+  /** The most completion tokens one model call may take; the budget may cap it lower. */
+  @Column({ name: 'max_output_tokens', type: 'integer' })
+  maxOutputTokens!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

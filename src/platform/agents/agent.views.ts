@@ -11,6 +11,7 @@ export function agentView(agent: Agent) {
     instructions: agent.instructions,
     tools: agent.tools,
     max_steps: agent.maxSteps,
+    max_output_tokens: agent.maxOutputTokens,
     created_at: agent.createdAt.toISOString(),
   };
 }

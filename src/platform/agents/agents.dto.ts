@@ -10,6 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { IsIntegerInRange } from '../../common';
+import { MIN_OUTPUT_TOKENS } from '../budgets';
 import { TOOL_NAMES } from '../tools';
 
 export class CreateAgentDto {
@@ -46,6 +47,11 @@ export class CreateAgentDto {
   @IsOptional()
   @IsIntegerInRange(1, 50)
   max_steps?: number;
+
+  // From the budget's floor to above the largest output any model offers today (128k).
+  @IsOptional()
+  @IsIntegerInRange(MIN_OUTPUT_TOKENS, 200_000)
+  max_output_tokens?: number;
 }
 
 export class CreateRunDto {

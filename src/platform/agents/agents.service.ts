@@ -4,6 +4,8 @@ import { Agent } from './agent.entity';
 import type { CreateAgentDto } from './agents.dto';
 
 const DEFAULT_MAX_STEPS = 5;
+/** Room for a long, complete answer; a tenant that wants shorter (cheaper) calls sets less. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 const LIST_LIMIT = 200;
 
 @Injectable()
@@ -20,6 +22,7 @@ export class AgentsService {
       instructions: dto.instructions ?? '',
       tools: dto.tools ?? [],
       maxSteps: dto.max_steps ?? DEFAULT_MAX_STEPS,
+      maxOutputTokens: dto.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
     });
   }
 

@@ -8,7 +8,7 @@ import {
   InternalServerErrorException,
   NotFoundException,
 } from '@nestjs/common';
-import { DependencyUnavailableError, FailureWithRecord } from '../../common';
+import { DependencyUnavailableError, FailureWithRecord, storableText } from '../../common';
 import { APP_CONFIG } from '../../config';
 import type { AppConfig } from '../../config';
 import { isSuccessfulRunStatus } from '../../observability/catalog';
@@ -22,9 +22,12 @@ import { AgentRunner } from './agent-runner.service';
 import type { RunOutcome } from './agent-runner.service';
 import { runView } from './agent.views';
 import type { RunView } from './agent.views';
+import { Agent } from './agent.entity';
 import { AgentsService } from './agents.service';
 import { runDeadline, RunTimeoutError } from './run-errors';
 import { Run } from './run.entity';
+import { TenantConcurrencyLimitError, TenantRunSlots } from './tenant-run-slots.service';
+import type { RunSlot } from './tenant-run-slots.service';
 
 @Injectable()
 export class RunsService {
@@ -33,13 +36,15 @@ export class RunsService {
     private readonly agents: AgentsService,
     private readonly runner: AgentRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly slots: TenantRunSlots,
   ) {}
 
   /**
    * Runs an agent to completion and stores the run. The row is written before
    * the loop starts, so a run cut off by a crash is still on record (and the
-   * sweeper finishes it). The run stops at once when its client leaves or
-   * RUN_TIMEOUT_MS is up.
+   * sweeper finishes it). The run holds one of its tenant's run slots
+   * throughout; without one it is refused (429) and not stored. It stops at
+   * once when its client leaves or RUN_TIMEOUT_MS is up.
    */
   async start(
     auth: TenantAuth,
@@ -51,6 +56,21 @@ export class RunsService {
     if (!this.config.llm.proxyUrl) throw new LlmNotConfiguredError();
     // Gone before the run began: nothing to run, nothing to store.
     if (signal?.aborted) throw clientClosed();
+    const slot = await this.acquireSlot(auth.tenantId);
+    try {
+      return await this.runInSlot(auth, agent, input, signal);
+    } finally {
+      // Every outcome gives the slot back: success, failure, the client leaving, a timeout.
+      await slot.release();
+    }
+  }
+
+  private async runInSlot(
+    auth: TenantAuth,
+    agent: Agent,
+    input: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RunView> {
     const run = await this.runs.insert(auth.tenantId, {
       agentId: agent.id,
       userId: auth.userId,
@@ -77,6 +97,15 @@ export class RunsService {
     return finished;
   }
 
+  /** One of the tenant's TENANT_MAX_CONCURRENT_RUNS slots; past the limit, 429 saying so. */
+  private async acquireSlot(tenantId: string): Promise<RunSlot> {
+    try {
+      return await this.slots.acquire(tenantId);
+    } catch (error) {
+      throw error instanceof TenantConcurrencyLimitError ? tooManyRuns(error) : error;
+    }
+  }
+
   async get(tenantId: string, runId: string): Promise<RunView> {
     const run = await this.runs.findById(tenantId, runId);
     if (!run) throw new NotFoundException(`Run ${runId} not found`);
@@ -86,14 +115,15 @@ export class RunsService {
   private async finish(tenantId: string, run: Run, outcome: RunOutcome): Promise<Run> {
     const patch: Partial<Run> = {
       status: outcome.status,
-      output: outcome.output,
+      // The model's words (and an error quoting them) are not the client's: cleaned, never refused.
+      output: storableText(outcome.output),
       steps: outcome.steps,
       promptTokens: outcome.usage.promptTokens,
       completionTokens: outcome.usage.completionTokens,
       totalTokens: outcome.usage.totalTokens,
       usageEstimated: outcome.usage.estimated,
       durationMs: outcome.durationMs,
-      error: outcome.error,
+      error: storableText(outcome.error),
       errorType: outcome.errorType,
       finishedAt: new Date(),
     };
@@ -131,4 +161,20 @@ function answerFor(outcome: RunOutcome): Error {
   }
   if (failure instanceof DependencyUnavailableError) return failure;
   return new InternalServerErrorException(outcome.error ?? 'Internal error');
+}
+
+/** 429 with Retry-After, and the limit and the count in the body, so a client can pace itself. */
+function tooManyRuns(refusal: TenantConcurrencyLimitError): FailureWithRecord {
+  const answer = new HttpException(
+    {
+      message: refusal.message,
+      headers: { 'retry-after': String(refusal.retryAfterSeconds) },
+    },
+    HttpStatus.TOO_MANY_REQUESTS,
+  );
+  return new FailureWithRecord(answer, {
+    reason: refusal.errorType,
+    limit: refusal.limit,
+    in_flight: refusal.inFlight,
+  });
 }

@@ -1,4 +1,10 @@
 export { BudgetsModule } from './budgets.module';
-export { TokenBudgetService } from './token-budget.service';
-export type { BudgetStatus, Reservation, TenantLimits } from './token-budget.service';
+export { MIN_OUTPUT_TOKENS, TokenBudgetService } from './token-budget.service';
+export type {
+  BudgetStatus,
+  CallUsage,
+  Reservation,
+  ReservationRequest,
+  TenantLimits,
+} from './token-budget.service';
 export { BudgetExceededError, BudgetUnavailableError } from './budget.errors';

@@ -1,42 +1,144 @@
 import type Redis from 'ioredis';
+import { RESERVATION_RECORD_RETENTION_MS } from './budget-store';
 import type {
   BudgetStore,
   LedgerEntry,
+  ReserveRequest,
   ReserveResult,
+  Settlement,
+  SettleResult,
   TenantWithUsage,
   WindowLimit,
 } from './budget-store';
 import type { PeriodWindow } from './budget-period';
 
-// KEYS: one hash per window; ARGV: amount, then per key its limit and expiry (ms epoch).
-// Checks every window first, then reserves in all of them: all or nothing.
-const RESERVE = `
-local amount = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local used = tonumber(redis.call('HGET', key, 'used') or '0')
-  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
-  if used + reserved + amount > tonumber(ARGV[i * 2]) then
-    return i
+/*
+ * Key layout, all under the tenant's hash tag so every script runs in one
+ * cluster slot: per window a hash (used, reserved); per tenant a hash of its
+ * reservations (id → record) and a sorted set of when each record is due.
+ *
+ * A record is `r|<amount>|<window>|<window>...` while it holds budget, `s`
+ * once settled, `e` once expired unsettled. A live record is due at its
+ * expiry: then its amount is released and it becomes `e`. `s` and `e` are
+ * due at the end of their retention, then forgotten. So a lost settle holds
+ * budget until the reservation's expiry at most, and a settle retried after
+ * its first try got through (the answer was lost) is recognised by the `s`.
+ *
+ * The scripts share this preamble. KEYS: the window hashes, then the
+ * reservations hash and the due set. ARGV: now, the retention, the count m
+ * of the script's own arguments, those (ARGV[4] to ARGV[3 + m]), then per
+ * window its name (period:id), its key's expiry and its limit.
+ */
+const PREAMBLE = `
+local n = #KEYS - 2
+local book, due = KEYS[n + 1], KEYS[n + 2]
+local now = tonumber(ARGV[1])
+local retention = tonumber(ARGV[2])
+local base = 3 + tonumber(ARGV[3])
+local window_name, window_index, key_expiry, limit = {}, {}, {}, {}
+for i = 1, n do
+  window_name[i] = ARGV[base + 3 * i - 2]
+  window_index[window_name[i]] = i
+  key_expiry[i] = ARGV[base + 3 * i - 1]
+  limit[i] = tonumber(ARGV[base + 3 * i])
+end
+
+-- Whole milliseconds as an integer string: Lua would print a large number in exponent form.
+local function ms(value) return string.format('%d', value) end
+
+local function keep_until(at)
+  for _, key in ipairs({ book, due }) do
+    if redis.call('PEXPIRETIME', key) < at then redis.call('PEXPIREAT', key, ms(at)) end
   end
 end
-for i, key in ipairs(KEYS) do
-  redis.call('HINCRBY', key, 'reserved', amount)
-  redis.call('PEXPIREAT', key, ARGV[i * 2 + 1])
+
+-- Gives back a live record's amount in the windows it names that are current;
+-- a window no longer current holds nothing enforcement reads.
+local function release(record)
+  local amount
+  for part in string.gmatch(record, '[^|]+') do
+    if amount == nil and part ~= 'r' then
+      amount = tonumber(part)
+    elseif amount ~= nil then
+      local i = window_index[part]
+      if i then
+        if redis.call('HINCRBY', KEYS[i], 'reserved', -amount) < 0 then
+          redis.call('HSET', KEYS[i], 'reserved', 0)
+        end
+      end
+    end
+  end
 end
+
+local function reclaim()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', ms(now))) do
+    local record = redis.call('HGET', book, id)
+    if record and string.sub(record, 1, 2) == 'r|' then
+      release(record)
+      redis.call('HSET', book, id, 'e')
+      redis.call('ZADD', due, ms(now + retention), id)
+    else
+      redis.call('HDEL', book, id)
+      redis.call('ZREM', due, id)
+    end
+  end
+end
+`;
+
+// Own ARGV: id, prompt tokens, max output, min output, expiry.
+// Returns {0, bound} or {index of the window with the least room, 0}.
+const RESERVE = `${PREAMBLE}
+reclaim()
+local id = ARGV[4]
+local prompt, max_output, min_output = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local expires_at = tonumber(ARGV[8])
+local bound, tightest = max_output, 0
+for i = 1, n do
+  local used = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
+  local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
+  local room = limit[i] - used - reserved - prompt
+  if room < bound then bound, tightest = room, i end
+end
+if bound < min_output then return { math.max(tightest, 1), 0 } end
+local amount = prompt + bound
+local record = 'r|' .. amount
+for i = 1, n do
+  redis.call('HINCRBY', KEYS[i], 'reserved', amount)
+  redis.call('PEXPIREAT', KEYS[i], key_expiry[i])
+  record = record .. '|' .. window_name[i]
+end
+redis.call('HSET', book, id, record)
+redis.call('ZADD', due, ms(expires_at), id)
+keep_until(math.max(expires_at, now) + retention)
+return { 0, bound }
+`;
+
+// Own ARGV: id, actual tokens. Returns 1 for a settle seen before.
+const SETTLE = `${PREAMBLE}
+reclaim()
+local id, actual = ARGV[4], tonumber(ARGV[5])
+local record = redis.call('HGET', book, id)
+if record == 's' then return 1 end
+if record and string.sub(record, 1, 2) == 'r|' then release(record) end
+for i = 1, n do
+  redis.call('HINCRBY', KEYS[i], 'used', actual)
+  redis.call('PEXPIREAT', KEYS[i], key_expiry[i])
+end
+redis.call('HSET', book, id, 's')
+redis.call('ZADD', due, ms(now + retention), id)
+keep_until(now + retention)
 return 0
 `;
 
-// ARGV: reserved, actual, then per key its expiry.
-const SETTLE = `
-local reserved = tonumber(ARGV[1])
-local actual = tonumber(ARGV[2])
-for i, key in ipairs(KEYS) do
-  local left = redis.call('HINCRBY', key, 'reserved', -reserved)
-  if left < 0 then redis.call('HSET', key, 'reserved', 0) end
-  redis.call('HINCRBY', key, 'used', actual)
-  redis.call('PEXPIREAT', key, ARGV[i + 2])
+// No own ARGV. Returns used, reserved per window.
+const READ = `${PREAMBLE}
+reclaim()
+local out = {}
+for i = 1, n do
+  out[2 * i - 1] = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
+  out[2 * i] = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
 end
-return 0
+return out
 `;
 
 // KEYS: the window's order (sorted set), limits (hash) and sequence; ARGV: tenant, limits, expiry.
@@ -68,38 +170,43 @@ export class RedisBudgetStore implements BudgetStore {
   async reserve(
     tenantId: string,
     windows: readonly WindowLimit[],
-    amount: number,
+    request: ReserveRequest,
   ): Promise<ReserveResult> {
-    const args: (string | number)[] = [amount];
-    for (const window of windows) args.push(window.limit, expiry(window));
-    const failed = (await this.redis.eval(
-      RESERVE,
-      windows.length,
-      ...windows.map((w) => this.key(tenantId, w)),
-      ...args,
-    )) as number;
-    return failed === 0 ? { ok: true } : { ok: false, period: windows[failed - 1].period };
+    const own = [
+      request.id,
+      request.promptTokens,
+      request.maxOutputTokens,
+      request.minOutputTokens,
+      Math.round(request.expiresAt),
+    ];
+    const [failed, bound] = (await this.run(RESERVE, tenantId, windows, request.now, own)) as [
+      number,
+      number,
+    ];
+    return failed === 0
+      ? { ok: true, outputBound: bound }
+      : { ok: false, period: windows[failed - 1].period };
   }
 
   async settle(
     tenantId: string,
     windows: readonly PeriodWindow[],
-    reserved: number,
-    actual: number,
-  ): Promise<void> {
-    await this.redis.eval(
-      SETTLE,
-      windows.length,
-      ...windows.map((w) => this.key(tenantId, w)),
-      reserved,
-      actual,
-      ...windows.map(expiry),
-    );
+    settlement: Settlement,
+  ): Promise<SettleResult> {
+    const seen = await this.run(SETTLE, tenantId, windows, settlement.now, [
+      settlement.id,
+      Math.max(0, Math.round(settlement.actual)),
+    ]);
+    return seen === 1 ? 'duplicate' : 'settled';
   }
 
-  async read(tenantId: string, windows: readonly PeriodWindow[]): Promise<LedgerEntry[]> {
-    const [entries] = await this.readMany([tenantId], windows);
-    return entries;
+  async read(
+    tenantId: string,
+    windows: readonly PeriodWindow[],
+    now: number,
+  ): Promise<LedgerEntry[]> {
+    const flat = (await this.run(READ, tenantId, windows, now, [])) as number[];
+    return windows.map((_, i) => ({ used: flat[2 * i], reserved: flat[2 * i + 1] }));
   }
 
   async readMany(
@@ -171,6 +278,37 @@ export class RedisBudgetStore implements BudgetStore {
   key(tenantId: string, window: PeriodWindow): string {
     // The hash tag keeps a tenant's windows in one cluster slot, as a multi-key script requires.
     return `${this.keyPrefix}budget:{${tenantId}}:${window.period}:${window.id}`;
+  }
+
+  /** The tenant's reservations (id → record) and when each record is due. */
+  reservationKeys(tenantId: string): [string, string] {
+    const base = `${this.keyPrefix}budget-reservations:{${tenantId}}`;
+    return [base, `${base}:due`];
+  }
+
+  private run(
+    script: string,
+    tenantId: string,
+    windows: readonly (PeriodWindow | WindowLimit)[],
+    now: number,
+    own: readonly (string | number)[],
+  ): Promise<unknown> {
+    const perWindow = windows.flatMap((window) => [
+      `${window.period}:${window.id}`,
+      expiry(window),
+      'limit' in window ? window.limit : 0,
+    ]);
+    return this.redis.eval(
+      script,
+      windows.length + 2,
+      ...windows.map((window) => this.key(tenantId, window)),
+      ...this.reservationKeys(tenantId),
+      Math.round(now),
+      RESERVATION_RECORD_RETENTION_MS,
+      own.length,
+      ...own,
+      ...perWindow,
+    );
   }
 }
 

@@ -164,6 +164,21 @@ describe(LlmClient.name, () => {
     expect(simulator.requests[0].headers.authorization).toBeUndefined();
   });
 
+  it.each([
+    ['gpt-4o-mini', { max_tokens: 300 }],
+    ['o3-mini', { max_completion_tokens: 300 }],
+    ['openai/gpt-5-mini', { max_completion_tokens: 300 }],
+  ])('caps the answer of %s with %j', async (model, cap) => {
+    await (
+      await clientFor({ LLM_PROXY_URL: simulator.url })
+    ).chat({ ...question('Hi', []), model, maxTokens: 300 });
+    expect(simulator.requests[0].body).toEqual({
+      model,
+      messages: [{ role: 'user', content: 'Hi' }],
+      ...cap,
+    });
+  });
+
   it('logs one completion line with the attempts and never the prompt or completion text', async () => {
     await (await clientFor({ LLM_PROXY_URL: simulator.url })).chat(question());
     const lines = current().logs.events('llm.request.completed');

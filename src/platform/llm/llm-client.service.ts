@@ -38,7 +38,11 @@ const ERROR_DETAIL_MAX_CHARS = 200;
 
 /** How a chat() call reads as the observer's records: a rename on either side is a compile error. */
 const LLM_CALL: LlmCallDescriptor<[ChatRequest, string, AbortSignal?], ChatResponse> = {
-  subject: (request) => ({ model: request.model, messages: request.messages }),
+  subject: (request) => ({
+    model: request.model,
+    maxTokens: request.maxTokens,
+    messages: request.messages,
+  }),
   report: (response) => ({
     responseId: response.id,
     responseModel: response.model,
@@ -72,6 +76,16 @@ export class LlmClient {
     this.retryPolicy = retryPolicy ?? DEFAULT_LLM_RETRY_POLICY;
   }
 
+  /**
+   * The longest one chat() call can take: every attempt timing out, with the
+   * longest wait between attempts. A budget reservation must not outlive it.
+   */
+  get worstCaseCallMs(): number {
+    const { timeoutMs, maxRetries } = this.config.llm;
+    const { maxDelayMs, maxRetryAfterMs } = this.retryPolicy;
+    return timeoutMs * (maxRetries + 1) + maxRetries * Math.max(maxDelayMs, maxRetryAfterMs);
+  }
+
   /** True when LLM_PROXY_URL is set; without it chat() throws LlmNotConfiguredError. */
   get configured(): boolean {
     return this.config.llm.proxyUrl !== undefined;
@@ -103,6 +117,7 @@ export class LlmClient {
       ...(request.tools && request.tools.length > 0
         ? { tools: request.tools, tool_choice: 'auto' }
         : {}),
+      ...tokenCap(request),
     });
     let attempts = 0;
     for (;;) {
@@ -222,6 +237,22 @@ export class LlmClient {
     }
     return Math.min(Math.max(0, ms), this.retryPolicy.maxRetryAfterMs);
   }
+}
+
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) refuse `max_tokens`
+ * and count their hidden reasoning in `max_completion_tokens`; LiteLLM takes
+ * either and maps it per provider. So those models get only
+ * `max_completion_tokens` (accepted by LiteLLM and by OpenAI itself), the
+ * others `max_tokens`, the field every proxy knows.
+ */
+const REASONING_MODEL = /^(?:[\w.-]+\/)?(?:o\d|gpt-5)/i;
+
+function tokenCap(request: ChatRequest): Record<string, number> {
+  if (request.maxTokens === undefined) return {};
+  return REASONING_MODEL.test(request.model)
+    ? { max_completion_tokens: request.maxTokens }
+    : { max_tokens: request.maxTokens };
 }
 
 /** errorType of a call the platform stopped (its client left, its run's deadline passed). */

@@ -22,6 +22,8 @@ export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   tools?: ToolSchema[];
+  /** The most completion tokens the answer may take (the budget's bound). */
+  maxTokens?: number;
 }
 
 export interface ChatUsage {

@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { AdminGuard } from './admin.guard';
+import { apiKeyView } from './api-key.view';
 import { CreateApiKeyDto, CreateTenantDto } from './tenants.dto';
 import { TenantsService } from './tenants.service';
 
@@ -35,5 +36,16 @@ export class TenantsController {
       api_key: await this.tenants.createApiKey(tenantId, body.user_id),
       user_id: body.user_id,
     };
+  }
+
+  @Get(':id/api-keys')
+  async listApiKeys(@Param('id') tenantId: string) {
+    return (await this.tenants.listApiKeys(tenantId)).map(apiKeyView);
+  }
+
+  @Delete(':id/api-keys/:keyId')
+  @HttpCode(204)
+  async revokeApiKey(@Param('id') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
+    await this.tenants.revokeApiKey(tenantId, keyId);
   }
 }

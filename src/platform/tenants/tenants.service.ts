@@ -1,23 +1,43 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { LOG_EVENTS } from '../../observability/catalog';
+import { PinoLogger } from '../../observability/logging';
+import { ApiKeyCache } from './api-key.cache';
 import { ApiKey } from './api-key.entity';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key.codec';
+import { ApiKeyRevocationChannel } from './api-key-revocation.channel';
 import { Tenant } from './tenant.entity';
 import type { TenantAuth } from './tenant-auth.types';
 
-const AUTH_CACHE_TTL_MS = 30_000;
-const AUTH_CACHE_MAX = 10_000;
+/** The time keys are used at (tests move it past the last-used interval). */
+export const API_KEY_CLOCK = Symbol('API_KEY_CLOCK');
+
+/** last_used_at is written at most this often per key: a write per request would double the load. */
+export const LAST_USED_INTERVAL_MS = 60_000;
+/** Keys whose last write this process remembers; past it, the database's condition still holds. */
+const LAST_USED_MEMORY_MAX = 10_000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class TenantsService {
-  // Every authenticated request resolves its key; a short cache keeps that off the database.
-  private readonly authCache = new Map<string, { auth: TenantAuth; expires: number }>();
+  /** Key id → when this process last wrote (or read) its last_used_at. */
+  private readonly lastUsed = new Map<string, number>();
+  private readonly clock: () => Date;
 
   constructor(
     @InjectRepository(Tenant) private readonly tenants: Repository<Tenant>,
     @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
-  ) {}
+    // Every authenticated request resolves its key; the cache keeps that off the database.
+    private readonly cache: ApiKeyCache,
+    private readonly revocations: ApiKeyRevocationChannel,
+    private readonly logger: PinoLogger,
+    @Optional() @Inject(API_KEY_CLOCK) clock?: () => Date,
+  ) {
+    logger.setContext(TenantsService.name);
+    this.clock = clock ?? (() => new Date());
+  }
 
   async createTenant(input: {
     name: string;
@@ -37,25 +57,64 @@ export class TenantsService {
   }
 
   async createApiKey(tenantId: string, userId: string): Promise<string> {
-    const tenant = await this.findTenant(tenantId);
-    if (!tenant) throw new NotFoundException(`Tenant ${tenantId} not found`);
+    const tenant = await this.requireTenant(tenantId);
     return this.issueKey(tenant.id, userId);
   }
 
   async findTenant(tenantId: string): Promise<Tenant | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(tenantId)) return null;
+    if (!UUID.test(tenantId)) return null;
     return this.tenants.findOne({ where: { id: tenantId } });
   }
 
-  /** Resolves a presented key to its tenant and user, or undefined for an unknown key. */
+  /** The tenant's keys, revoked ones included, oldest first. */
+  async listApiKeys(tenantId: string): Promise<ApiKey[]> {
+    const tenant = await this.requireTenant(tenantId);
+    return this.apiKeys.find({ where: { tenantId: tenant.id }, order: { createdAt: 'ASC' } });
+  }
+
+  /**
+   * Revokes a key: stored first, then every replica's cache is told, so the
+   * key answers 401 everywhere at once. Revoking a revoked key tells them
+   * again (what a retry after a failed notice needs).
+   */
+  async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
+    const tenant = await this.requireTenant(tenantId);
+    const key = UUID.test(keyId)
+      ? await this.apiKeys.findOne({ where: { id: keyId, tenantId: tenant.id } })
+      : null;
+    if (!key) throw new NotFoundException(`API key ${keyId} not found`);
+    if (!key.revokedAt) await this.apiKeys.update({ id: key.id }, { revokedAt: this.clock() });
+    let notified = false;
+    try {
+      await this.revocations.publish(key.id);
+      notified = true;
+    } finally {
+      this.logger.info(
+        {
+          event: LOG_EVENTS.apiKeyRevoked,
+          tenant_id: tenant.id,
+          key_id: key.id,
+          key_user_id: key.userId,
+          replicas_notified: notified,
+        },
+        'API key revoked',
+      );
+    }
+  }
+
+  /** Resolves a presented key to its tenant and user, or undefined for an unknown or revoked key. */
   async authenticate(key: string): Promise<TenantAuth | undefined> {
     const hash = hashApiKey(key);
-    const now = Date.now();
-    const cached = this.authCache.get(hash);
-    if (cached && cached.expires > now) return cached.auth;
+    const now = this.clock().getTime();
+    const cached = this.cache.get(hash, now);
+    if (cached) {
+      this.noteUse(cached.keyId, undefined, now);
+      return cached.auth;
+    }
 
+    const since = this.cache.begin();
     const row = await this.apiKeys.findOne({ where: { keyHash: hash } });
-    if (!row) return undefined;
+    if (!row || row.revokedAt) return undefined;
     const tenant = await this.tenants.findOne({ where: { id: row.tenantId } });
     if (!tenant) return undefined;
     const auth: TenantAuth = {
@@ -63,9 +122,45 @@ export class TenantsService {
       userId: row.userId,
       limits: { daily: tenant.dailyTokenLimit, monthly: tenant.monthlyTokenLimit },
     };
-    if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
-    this.authCache.set(hash, { auth, expires: now + AUTH_CACHE_TTL_MS });
+    this.cache.set(hash, row.id, auth, since, now);
+    this.noteUse(row.id, row.lastUsedAt, now);
     return auth;
+  }
+
+  /**
+   * Writes last_used_at when this process has not seen it written within the
+   * interval; the condition in the UPDATE keeps replicas from each writing it.
+   * Not awaited: the request does not wait for bookkeeping.
+   */
+  private noteUse(keyId: string, stored: Date | null | undefined, now: number): void {
+    const known = Math.max(this.lastUsed.get(keyId) ?? -Infinity, stored?.getTime() ?? -Infinity);
+    if (now - known < LAST_USED_INTERVAL_MS) {
+      if (stored) this.remember(keyId, known);
+      return;
+    }
+    this.remember(keyId, now);
+    this.apiKeys
+      .createQueryBuilder()
+      .update(ApiKey)
+      .set({ lastUsedAt: new Date(now) })
+      .where('id = :keyId', { keyId })
+      .andWhere('(last_used_at IS NULL OR last_used_at <= :threshold)', {
+        threshold: new Date(now - LAST_USED_INTERVAL_MS),
+      })
+      .execute()
+      // Bookkeeping, not access control: a lost write is made again at a use a minute later.
+      .catch(() => undefined);
+  }
+
+  private remember(keyId: string, at: number): void {
+    if (this.lastUsed.size >= LAST_USED_MEMORY_MAX) this.lastUsed.clear();
+    this.lastUsed.set(keyId, at);
+  }
+
+  private async requireTenant(tenantId: string): Promise<Tenant> {
+    const tenant = await this.findTenant(tenantId);
+    if (!tenant) throw new NotFoundException(`Tenant ${tenantId} not found`);
+    return tenant;
   }
 
   private async issueKey(tenantId: string, userId: string): Promise<string> {

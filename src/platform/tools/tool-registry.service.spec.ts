@@ -76,7 +76,12 @@ describe(ToolRegistry.name, () => {
 
   it('runs a tool, records the call and logs it without the arguments', async () => {
     const { registry } = await setup();
-    const outcome = await registry.execute('calculator', '{"expression":"(2+3)*4"}', CONTEXT);
+    const outcome = await registry.execute(
+      'calculator',
+      '{"expression":"(2+3)*4"}',
+      CONTEXT,
+      TOOL_NAMES,
+    );
     expect(outcome).toEqual({ result: '20', success: true });
     expect(await toolCalls('calculator', true)).toBe(1);
     expect(observed!.logs.events('tool.execute.completed')).toEqual([
@@ -97,18 +102,23 @@ describe(ToolRegistry.name, () => {
     ['a missing argument', 'calculator', '{}', 'Error: "expression" must be a string'],
     ['a ToolError', 'calculator', '{"expression":"1/0"}', 'Error: Division by zero'],
     [
+      'a NUL in a search (PostgreSQL refuses it)',
+      'kb_search',
+      '{"query":"refunds\\u0000"}',
+      'Error: "query" must not contain NUL characters',
+    ],
+    [
       'hostile input',
       'calculator',
       '{"expression":"process.exit(1)"}',
       'Error: Unexpected character',
     ],
-    ['an unknown tool', 'shell', '{"cmd":"rm -rf /"}', 'Error: unknown tool "shell"'],
   ])('turns %s into an error result instead of throwing', async (_case, name, args, message) => {
     const { registry } = await setup();
-    const outcome = await registry.execute(name, args, CONTEXT);
+    const outcome = await registry.execute(name, args, CONTEXT, TOOL_NAMES);
     expect(outcome.success).toBe(false);
     expect(outcome.result.startsWith(message)).toBe(true);
-    expect(await toolCalls(name === 'shell' ? '_unknown' : name, false)).toBe(1);
+    expect(await toolCalls(name, false)).toBe(1);
     expect(observed!.logs.events('tool.execute.failed')).toEqual([
       expect.objectContaining({
         level: 'warn',
@@ -118,17 +128,47 @@ describe(ToolRegistry.name, () => {
     ]);
   });
 
-  it('folds unknown tool names into one metric label', async () => {
+  it.each([
+    ['a registered tool the agent does not list', 'kb_search', 'kb_search', 'not_allowed'],
+    ['a tool nobody registered', 'shell', '_unknown', 'unknown_tool'],
+  ])(
+    'refuses %s: never runs it, answers the model, counts and logs the refusal',
+    async (_case, name, label, reason) => {
+      const search = jest.fn().mockResolvedValue([{ title: 'Secret', snippet: 'ZEBRA' }]);
+      const { registry } = await setup(search);
+      const outcome = await registry.execute(name, '{"query":"x"}', CONTEXT, ['calculator']);
+      expect(outcome).toEqual({
+        result: `Error: tool ${name} is not available to this agent`,
+        success: false,
+      });
+      expect(search).not.toHaveBeenCalled();
+      expect(await toolCalls(label, false)).toBe(1);
+      expect(observed!.logs.events('tool.execute.refused')).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          tool_name: label,
+          requested_name: name,
+          reason,
+          success: false,
+          tool_call_id: 'call_abc',
+        }),
+      ]);
+      expect(observed!.logs.events('tool.execute.failed')).toEqual([]);
+    },
+  );
+
+  it('folds unknown tool names into one metric label and shortens what it echoes', async () => {
     const { registry } = await setup();
-    await registry.execute('x'.repeat(500), '{}', CONTEXT);
-    await registry.execute('y', '{}', CONTEXT);
+    const long = await registry.execute('x'.repeat(500), '{}', CONTEXT, TOOL_NAMES);
+    await registry.execute('y', '{}', CONTEXT, TOOL_NAMES);
     expect(await toolCalls('_unknown', false)).toBe(2);
+    expect(long.result).toBe(`Error: tool ${'x'.repeat(64)}... is not available to this agent`);
   });
 
   it('hides internal error details from the model but logs them', async () => {
     const search = jest.fn().mockRejectedValue(new Error('connect ECONNREFUSED 10.0.0.5:5432'));
     const { registry } = await setup(search);
-    const outcome = await registry.execute('kb_search', '{"query":"refunds"}', CONTEXT);
+    const outcome = await registry.execute('kb_search', '{"query":"refunds"}', CONTEXT, TOOL_NAMES);
     expect(outcome).toEqual({
       result: 'Error: the kb_search tool failed unexpectedly; try again later',
       success: false,
@@ -140,7 +180,7 @@ describe(ToolRegistry.name, () => {
 
   it('treats empty arguments as an empty object', async () => {
     jest.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z') });
-    const outcome = await (await setup()).registry.execute('current_time', '', CONTEXT);
+    const outcome = await (await setup()).registry.execute('current_time', '', CONTEXT, TOOL_NAMES);
     expect(outcome).toEqual({ result: '2026-03-01T12:00:00Z (UTC)', success: true });
   });
 
@@ -152,7 +192,7 @@ describe(ToolRegistry.name, () => {
       ]);
       const outcome = await (
         await setup(search)
-      ).registry.execute('kb_search', '{"query":"refunds"}', CONTEXT);
+      ).registry.execute('kb_search', '{"query":"refunds"}', CONTEXT, TOOL_NAMES);
       expect(search).toHaveBeenCalledWith(CONTEXT.tenantId, 'refunds', 5);
       expect(outcome).toEqual({
         result: '1. Refunds: Refunds take **five** business days\n2. Shipping: Ships in two days',
@@ -166,6 +206,7 @@ describe(ToolRegistry.name, () => {
         'kb_search',
         '{"query":"x","tenant_id":"22222222-2222-2222-2222-222222222222"}',
         CONTEXT,
+        TOOL_NAMES,
       );
       expect(outcome.success).toBe(true);
       expect(search).toHaveBeenCalledWith(CONTEXT.tenantId, 'x', 5);
@@ -174,7 +215,7 @@ describe(ToolRegistry.name, () => {
     it('says so when nothing matched', async () => {
       const outcome = await (
         await setup()
-      ).registry.execute('kb_search', '{"query":"x","limit":20}', CONTEXT);
+      ).registry.execute('kb_search', '{"query":"x","limit":20}', CONTEXT, TOOL_NAMES);
       expect(outcome).toEqual({ result: 'No documents matched.', success: true });
     });
 
@@ -188,7 +229,7 @@ describe(ToolRegistry.name, () => {
       ['{"query":"x","limit":"5"}', '"limit" must be an integer from 1 to 20'],
     ])('rejects %s', async (args, message) => {
       const { registry, search } = await setup();
-      const outcome = await registry.execute('kb_search', args, CONTEXT);
+      const outcome = await registry.execute('kb_search', args, CONTEXT, TOOL_NAMES);
       expect(outcome).toEqual({ result: `Error: ${message}`, success: false });
       expect(search).not.toHaveBeenCalled();
     });
@@ -207,7 +248,9 @@ describe(ToolRegistry.name, () => {
       ['{"timezone":"Asia/Kolkata"}', '2026-07-01T16:00:15+05:30 (Asia/Kolkata)'],
       ['{"timezone":"europe/paris"}', '2026-07-01T12:30:15+02:00 (europe/paris)'],
     ])('answers %s with %s', async (args, expected) => {
-      expect(await (await setup()).registry.execute('current_time', args, CONTEXT)).toEqual({
+      expect(
+        await (await setup()).registry.execute('current_time', args, CONTEXT, TOOL_NAMES),
+      ).toEqual({
         result: expected,
         success: true,
       });
@@ -217,7 +260,7 @@ describe(ToolRegistry.name, () => {
       jest.setSystemTime(new Date('2026-01-15T10:00:00Z'));
       const outcome = await (
         await setup()
-      ).registry.execute('current_time', '{"timezone":"Europe/Paris"}', CONTEXT);
+      ).registry.execute('current_time', '{"timezone":"Europe/Paris"}', CONTEXT, TOOL_NAMES);
       expect(outcome.result).toBe('2026-01-15T11:00:00+01:00 (Europe/Paris)');
     });
 
@@ -226,7 +269,9 @@ describe(ToolRegistry.name, () => {
       ['{"timezone":"../../etc/passwd"}', 'Unknown time zone'],
       ['{"timezone":42}', '"timezone" must be a string'],
     ])('rejects %s, naming the problem', async (args, message) => {
-      const outcome = await (await setup()).registry.execute('current_time', args, CONTEXT);
+      const outcome = await (
+        await setup()
+      ).registry.execute('current_time', args, CONTEXT, TOOL_NAMES);
       expect(outcome.success).toBe(false);
       expect(outcome.result).toContain(message);
       expect(outcome.result).toContain('IANA');

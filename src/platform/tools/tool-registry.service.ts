@@ -55,22 +55,27 @@ export class ToolRegistry {
     });
   }
 
-  /** Never throws: bad JSON, a ToolError or any other failure becomes `{ result: 'Error: ...', success: false }`. */
+  /**
+   * Runs the tool the model asked for if the agent lists it: the list is a
+   * permission, whatever the model names. Never throws: a refusal, bad JSON,
+   * a ToolError or any other failure becomes `{ result: 'Error: ...', success: false }`.
+   */
   async execute(
     name: string,
     rawArguments: string,
     context: ToolContext,
+    allowed: readonly string[],
   ): Promise<ToolExecutionResult> {
     const tool = this.tools.get(name);
-    if (!tool) {
-      await this.observer.rejected(
-        { toolName: UNKNOWN_TOOL_LABEL, callId: context.callId },
-        'unknown_tool',
+    if (!tool || !allowed.includes(tool.name)) {
+      const shown = truncate(name);
+      await this.observer.refused(
+        { toolName: tool?.name ?? UNKNOWN_TOOL_LABEL, callId: context.callId },
+        tool ? 'not_allowed' : 'unknown_tool',
+        shown,
       );
-      return {
-        result: `Error: unknown tool "${truncate(name)}"; available tools: ${this.names().join(', ')}`,
-        success: false,
-      };
+      // The same answer either way: a model probing names learns nothing about what exists.
+      return { result: `Error: tool ${shown} is not available to this agent`, success: false };
     }
     let args: Record<string, unknown>;
     try {

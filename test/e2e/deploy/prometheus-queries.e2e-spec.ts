@@ -79,7 +79,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
   let app: TestApp;
   let prometheus: PrometheusServer | undefined;
   let tenants: { rich: TestTenant; tight: TestTenant; folded: TestTenant };
-  let agents: { rich: string; tight: string; folded: string; unpriced: string };
+  let agents: { rich: string; tight: string; folded: string; unpriced: string; capped: string };
 
   /** Our tenants whose budget series Prometheus holds now (the app shows the most recently active, up to its cap). */
   async function tenantsWithBudgetSeries(): Promise<TestTenant[]> {
@@ -101,7 +101,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     return Number(line?.split(' ')[1] ?? 0);
   }
 
-  /** One round of the traffic a dashboard exists to show: API calls, a 404, health, agent runs (ok, over budget, LLM failing). */
+  /** One round of the traffic a dashboard exists to show: API calls, a 404, health, agent runs (ok, refused, over budget, LLM failing). */
   async function driveTraffic(): Promise<void> {
     const { rich, tight, folded } = tenants;
     for (let i = 0; i < 5; i++) expect((await fetch(`${app.url}/v1/info`)).status).toBe(200);
@@ -120,6 +120,14 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     // A tool call (calculator), LLM tokens, cost, budget gauges.
     expect((await runAgent(app.url, rich.key, agents.rich, 'What is 2+3?')).status).toBe(201);
     expect((await runAgent(app.url, rich.key, agents.unpriced, 'Hello')).status).toBe(201);
+    // A tenant at its limit of runs in flight (TENANT_MAX_CONCURRENT_RUNS=1): one more is refused.
+    simulator.setOptions({ latencyMs: 500 });
+    const callsBefore = simulator.chatRequestCount;
+    const slow = runAgent(app.url, rich.key, agents.unpriced, 'Hello');
+    await waitFor(() => simulator.chatRequestCount > callsBefore, { timeoutMs: 5000 });
+    simulator.setOptions({ latencyMs: 0 });
+    expect((await runAgent(app.url, rich.key, agents.unpriced, 'Hello')).status).toBe(429);
+    expect((await slow).status).toBe(201);
     // A tenant that spends its budget: 429 budget_exceeded once the next call cannot be covered.
     let last = await runAgent(app.url, tight.key, agents.tight, 'What is 1+1?');
     for (let i = 0; i < 10 && last.status !== 429; i++) {
@@ -128,6 +136,12 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     expect(last.status).toBe(429);
     // The third tenant with budget gauges, past METRICS_MAX_TENANTS=2: folds into _other.
     expect((await runAgent(app.url, folded.key, agents.folded, 'What is 7*6?')).status).toBe(201);
+    // A proxy that ignores max_tokens: the answer runs past the bound (an overrun).
+    simulator.setOptions({ ignoreMaxTokens: true });
+    simulator.setScript(() => ({ kind: 'text', content: 'word '.repeat(100) }));
+    expect((await runAgent(app.url, rich.key, agents.capped, 'Write a lot')).status).toBe(201);
+    simulator.setScript(undefined);
+    simulator.setOptions({ ignoreMaxTokens: false });
     // The LLM proxy failing: a 5xx for the error-rate panel and alert.
     simulator.setOptions({ failNext: 1, failureStatus: 500 });
     expect((await runAgent(app.url, rich.key, agents.rich, 'What is 4+4?')).status).toBe(502);
@@ -161,6 +175,8 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
       LLM_TIMEOUT_MS: '5000',
       // Three tenants, a cap of two: the third folds into _other and is counted as overflow.
       METRICS_MAX_TENANTS: '2',
+      // Runs are sequential here but for the one refused on purpose.
+      TENANT_MAX_CONCURRENT_RUNS: '1',
     });
     const rich = await createTenant(app.url, { name: 'rich' });
     // Room for one run (about 1,500 tokens) and not for a second.
@@ -173,6 +189,7 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
       folded: (await createAgent(app.url, folded.key)).id,
       // A model the price table does not know: its tokens are unpriced.
       unpriced: (await createAgent(app.url, rich.key, { model: 'house-llm', tools: [] })).id,
+      capped: (await createAgent(app.url, rich.key, { tools: [], max_output_tokens: 16 })).id,
     };
 
     // Round one creates every series; round two, between scrapes, makes rates non-zero.

@@ -53,6 +53,8 @@ describe('request logging', () => {
         LLM_PROXY_API_KEY: LLM_PROXY_KEY,
         ADMIN_API_KEY: TEST_ADMIN_KEY,
         LLM_MAX_RETRIES: '0',
+        // 25 runs of one tenant at once below: this file is about logs, not the concurrency limit.
+        TENANT_MAX_CONCURRENT_RUNS: '100',
       },
       { logDestination: logs.destination },
     );

@@ -137,7 +137,12 @@ describe('HTTP metrics and the /metrics endpoint', () => {
     // Budget gauges come from the ledger on each scrape: a tenant with usage this period is in them.
     const tenant = await createTenant(app.url, { name: 'promtool' });
     const budgets = app.app.get(TokenBudgetService);
-    await budgets.settle(await budgets.reserve(tenant.id, { daily: 1000, monthly: 10_000 }, 10), 10);
+    const reservation = await budgets.reserve(
+      tenant.id,
+      { daily: 1000, monthly: 10_000 },
+      { promptTokens: 0, maxOutputTokens: 16, ttlMs: 60_000 },
+    );
+    await budgets.settle(reservation, { totalTokens: 10, completionTokens: 10, model: 'm' });
     metrics.recordBudgetExceeded('daily');
     metrics.recordHealthCheck('database', true, 0.003);
     await request(app.url, 'GET', '/v1/info');

@@ -101,7 +101,8 @@ describe('a run past RUN_TIMEOUT_MS', () => {
 
     // Settled as an aborted call is: nothing stays reserved, and the call costs its reservation.
     const store = app.app.get<BudgetStore>(BUDGET_STORE);
-    const ledger = await store.read(tenant.id, currentWindows(new Date()));
+    const now = new Date();
+    const ledger = await store.read(tenant.id, currentWindows(now), now.getTime());
     expect(ledger.map((entry) => entry.reserved)).toEqual([0, 0]);
     expect(ledger[0].used).toBeGreaterThan(0);
 

@@ -67,8 +67,12 @@ describe.each([
     tenantLimits: { daily: number; monthly: number },
     tokens: number,
   ) {
-    const reservation = await budgets.reserve(tenant, tenantLimits, tokens);
-    await budgets.settle(reservation, tokens);
+    const reservation = await budgets.reserve(tenant, tenantLimits, {
+      promptTokens: 0,
+      maxOutputTokens: tokens,
+      ttlMs: 60_000,
+    });
+    await budgets.settle(reservation, { totalTokens: tokens, completionTokens: 0, model: 'm' });
   }
 
   const gauge = (samples: Sample[], name: string, tenant_id: string, period: string) =>
@@ -125,9 +129,13 @@ describe.each([
   });
 
   it('shows a tenant refused before any usage, at its limit', async () => {
-    await expect(budgets.reserve('tenant-broke', { daily: 0, monthly: 0 }, 10)).rejects.toThrow(
-      /exhausted/,
-    );
+    await expect(
+      budgets.reserve(
+        'tenant-broke',
+        { daily: 0, monthly: 0 },
+        { promptTokens: 10, maxOutputTokens: 100, ttlMs: 60_000 },
+      ),
+    ).rejects.toThrow(/exhausted/);
     const readings = await budgets.snapshot();
     expect(readings).toContainEqual({
       tenantId: 'tenant-broke',

@@ -136,6 +136,9 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
       expect(values.config.httpRequestTimeoutMs).toBe(appDefaults.http.requestTimeoutMs);
       expect(values.config.httpKeepAliveTimeoutMs).toBe(appDefaults.http.keepAliveTimeoutMs);
       expect(values.config.runTimeoutMs).toBe(appDefaults.runs.timeoutMs);
+      expect(values.config.tenantMaxConcurrentRuns).toBe(
+        appDefaults.limits.tenantMaxConcurrentRuns,
+      );
     });
 
     it('every .Values path a template reads exists in values.yaml', () => {
@@ -232,6 +235,11 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'a run timeout that is not a whole number of milliseconds',
         withSet(TRIAL, 'config.runTimeoutMs=5m'),
         '- config.runTimeoutMs: Invalid type. Expected: integer, given: string',
+      ],
+      [
+        'a tenant concurrency limit of 0 (no run could ever start)',
+        withSet(TRIAL, 'config.tenantMaxConcurrentRuns=0'),
+        '- config.tenantMaxConcurrentRuns: Must be greater than or equal to 1',
       ],
     ])("refuses %s with Helm's schema message", (_what, options, message) => {
       const error = renderError(options);
@@ -815,6 +823,19 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         '1800000',
         '10000',
       ]);
+    });
+
+    it('passes the per-tenant run limit to the app, and the app accepts what the schema does', () => {
+      for (const limit of [1, 10, 10000]) {
+        const data = configMapData(
+          renderChart(withSet(TRIAL, `config.tenantMaxConcurrentRuns=${limit}`)),
+        );
+        expect(data.TENANT_MAX_CONCURRENT_RUNS).toBe(String(limit));
+        expect(loadConfig(data).limits.tenantMaxConcurrentRuns).toBe(limit);
+      }
+      expect(renderError(withSet(TRIAL, 'config.tenantMaxConcurrentRuns=10001'))).toContain(
+        '- config.tenantMaxConcurrentRuns: Must be less than or equal to 10000',
+      );
     });
 
     it('keeps credentials out of the ConfigMap', () => {

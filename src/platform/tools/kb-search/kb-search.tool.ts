@@ -43,6 +43,10 @@ export class KbSearchTool implements AgentTool {
     if (typeof query !== 'string' || query.trim() === '') {
       throw new ToolError('"query" must be a non-empty string');
     }
+    // PostgreSQL cannot take U+0000 in text: said to the model instead of failing as a crash.
+    if (query.includes('\u0000')) {
+      throw new ToolError('"query" must not contain NUL characters');
+    }
     if (query.length > MAX_QUERY_LENGTH) {
       throw new ToolError(`"query" is too long (at most ${MAX_QUERY_LENGTH} characters)`);
     }

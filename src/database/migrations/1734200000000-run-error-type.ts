@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * `client_closed`, `http_502`, ...), and the index the sweeper of runs left
  * `running` reads: partial, so it holds only the few rows in flight.
  */
-export class RunErrorType1734000000000 implements MigrationInterface {
-  name = 'RunErrorType1734000000000';
+export class RunErrorType1734200000000 implements MigrationInterface {
+  name = 'RunErrorType1734200000000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`ALTER TABLE runs ADD COLUMN error_type text`);
