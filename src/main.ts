@@ -13,7 +13,10 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   logger = createRootLogger(config);
   const app = await createApp(config, { logger });
-  await enableGracefulShutdown(app, { drainMs: config.shutdownDrainMs });
+  await enableGracefulShutdown(app, {
+    drainMs: config.shutdownDrainMs,
+    closeBoundMs: config.runs.timeoutMs,
+  });
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.getHttpServer().address();
   const bootstrapLogger = await app.resolve(PinoLogger);

@@ -5,7 +5,17 @@
  */
 export interface AppConfig {
   readonly env: 'development' | 'production' | 'test';
-  readonly http: { readonly port: number; readonly host: string; readonly bodyLimitBytes: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly bodyLimitBytes: number;
+    /** HTTP_HEADERS_TIMEOUT_MS: a client must send the whole request head within it. */
+    readonly headersTimeoutMs: number;
+    /** HTTP_REQUEST_TIMEOUT_MS: ... and the whole request (head and body); the answer is not bounded by it. */
+    readonly requestTimeoutMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after it. */
+    readonly keepAliveTimeoutMs: number;
+  };
   readonly managementPort: number | undefined;
   readonly log: { readonly format: 'json' | 'pretty'; readonly level: LogLevel };
   readonly database: { readonly url: string | undefined; readonly dataDir: string };
@@ -43,6 +53,14 @@ export interface AppConfig {
     readonly checkTimeoutMs: number;
     readonly diskPath: string;
     readonly diskThreshold: number;
+  };
+  readonly runs: {
+    /** RUN_TIMEOUT_MS: a run still going after it stops (`error` / `run_timeout`); also the shutdown's close bound. */
+    readonly timeoutMs: number;
+    /** How long past timeoutMs a row still `running` is taken for a run cut off (crash, kill, lost write). */
+    readonly sweepMarginMs: number;
+    /** How often the sweeper looks for such rows. */
+    readonly sweepIntervalMs: number;
   };
   readonly shutdownDrainMs: number;
   readonly adminApiKey: string | undefined;

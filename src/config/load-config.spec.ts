@@ -34,6 +34,16 @@ describe(loadConfig.name, () => {
     });
     expect(config.health).toMatchObject({ checkTimeoutMs: 2000, diskThreshold: 0.9 });
     expect(config.shutdownDrainMs).toBe(5000);
+    expect(config.http).toMatchObject({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 72_000,
+    });
+    expect(config.runs).toEqual({
+      timeoutMs: 300_000,
+      sweepMarginMs: 30_000,
+      sweepIntervalMs: 30_000,
+    });
     expect(config.adminApiKey).toBeUndefined();
     expect(config.managementPort).toBeUndefined();
     expect(config.limits).toEqual({ tenantMaxConcurrentRuns: 10 });
@@ -74,6 +84,15 @@ describe(loadConfig.name, () => {
     ['OTLP_ENDPOINT', 'localhost'],
     ['METRICS_KNOWN_MODELS', 'gpt-4o, bad model'],
     ['METRICS_KNOWN_MODELS', 'x,'.repeat(501)],
+    ['HTTP_HEADERS_TIMEOUT_MS', '999'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '10s'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '600001'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+    ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '0'],
+    ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '72000.5'],
+    ['RUN_TIMEOUT_MS', '999'],
+    ['RUN_TIMEOUT_MS', '3600001'],
+    ['RUN_TIMEOUT_MS', '5m'],
     ['TENANT_MAX_CONCURRENT_RUNS', '0'],
     ['TENANT_MAX_CONCURRENT_RUNS', '10001'],
     ['TENANT_MAX_CONCURRENT_RUNS', 'ten'],
@@ -112,6 +131,29 @@ describe(loadConfig.name, () => {
 
   it('rejects a management port equal to the API port', () => {
     expect(errorOf({ PORT: '9000', MANAGEMENT_PORT: '9000' }).variable).toBe('MANAGEMENT_PORT');
+  });
+
+  it('refuses a headers timeout above the request timeout, naming both variables', () => {
+    const error = errorOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' });
+    expect(error.variable).toBe('HTTP_HEADERS_TIMEOUT_MS');
+    expect(error.message).toContain('at most HTTP_REQUEST_TIMEOUT_MS (15000)');
+    // Equal is what Node allows: the head may take the whole request time.
+    expect(
+      loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '15000', HTTP_REQUEST_TIMEOUT_MS: '15000' }).http,
+    ).toMatchObject({ headersTimeoutMs: 15_000, requestTimeoutMs: 15_000 });
+  });
+
+  it('derives the sweep margin and interval from RUN_TIMEOUT_MS: at most 30 s, never above the timeout', () => {
+    expect(loadConfig({ RUN_TIMEOUT_MS: '3000' }).runs).toEqual({
+      timeoutMs: 3000,
+      sweepMarginMs: 3000,
+      sweepIntervalMs: 3000,
+    });
+    expect(loadConfig({ RUN_TIMEOUT_MS: '3600000' }).runs).toEqual({
+      timeoutMs: 3_600_000,
+      sweepMarginMs: 30_000,
+      sweepIntervalMs: 30_000,
+    });
   });
 
   it('never echoes credentials of an invalid URL', () => {

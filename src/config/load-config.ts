@@ -136,9 +136,17 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('MANAGEMENT_PORT', 'a port different from PORT', String(managementPort));
   }
   const logLevel: LogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
+  const runTimeoutMs = read.int('RUN_TIMEOUT_MS', 300_000, 1000, 3_600_000);
+  // A live run stops at RUN_TIMEOUT_MS and writes its end at once; the margin covers a slow write.
+  const sweepMarginMs = Math.min(30_000, runTimeoutMs);
   return {
     env: nodeEnv,
-    http: { port, host: read.string('HOST', '0.0.0.0'), bodyLimitBytes: 1024 * 1024 },
+    http: {
+      port,
+      host: read.string('HOST', '0.0.0.0'),
+      bodyLimitBytes: 1024 * 1024,
+      ...listenerTimeouts(read),
+    },
     managementPort,
     log: {
       format: read.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, production ? 'json' : 'pretty'),
@@ -189,11 +197,40 @@ export function loadConfig(env: Env): AppConfig {
       diskPath: read.path('HEALTH_DISK_PATH', tmpdir()),
       diskThreshold: read.ratio('HEALTH_DISK_THRESHOLD', 0.9),
     },
+    runs: {
+      timeoutMs: runTimeoutMs,
+      sweepMarginMs,
+      sweepIntervalMs: Math.min(60_000, sweepMarginMs),
+    },
     shutdownDrainMs: read.int('SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     adminApiKey: read.optionalString('ADMIN_API_KEY'),
     limits: {
       tenantMaxConcurrentRuns: read.int('TENANT_MAX_CONCURRENT_RUNS', 10, 1, 10_000),
     },
+  };
+}
+
+/**
+ * The API listener's bounds on slow clients. Node refuses a headers timeout
+ * above the request timeout (the head is part of the request), so that is
+ * checked here, naming the variable, instead of failing inside the server.
+ */
+function listenerTimeouts(
+  read: EnvReader,
+): Pick<AppConfig['http'], 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const headersTimeoutMs = read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000);
+  const requestTimeoutMs = read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `at most HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the head is part of the request`,
+      String(headersTimeoutMs),
+    );
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: read.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 600_000),
   };
 }
 

@@ -79,3 +79,57 @@ function dechunk(text: string): string {
     rest = rest.slice(lineEnd + 2 + size + 2);
   }
 }
+
+export interface TrickleResult {
+  /** From the first byte sent until the server closed the connection. */
+  readonly closedAfterMs: number;
+  /** What the server sent before closing (its 408, or nothing). */
+  readonly received: string;
+  /** Pieces written before the close. */
+  readonly sent: number;
+}
+
+/**
+ * A slow client: writes `first`, then one of `pieces` every `everyMs`, and
+ * keeps going (repeating the last piece) until the server closes the
+ * connection. Rejects when the server has not closed it after giveUpMs, so a
+ * listener without bounds fails the test instead of hanging it.
+ */
+export function trickleRequest(
+  port: number,
+  options: { first: string; pieces: readonly string[]; everyMs: number; giveUpMs: number },
+): Promise<TrickleResult> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let started = 0;
+    let sent = 0;
+    let writer: NodeJS.Timeout | undefined;
+    const giveUp = setTimeout(() => {
+      clearInterval(writer);
+      socket.destroy();
+      reject(new Error(`the server still held the connection after ${options.giveUpMs} ms`));
+    }, options.giveUpMs);
+    socket.on('connect', () => {
+      started = performance.now();
+      socket.write(options.first);
+      writer = setInterval(() => {
+        if (!socket.writable) return;
+        socket.write(options.pieces[Math.min(sent, options.pieces.length - 1)]);
+        sent++;
+      }, options.everyMs);
+    });
+    socket.on('data', (chunk) => chunks.push(chunk));
+    // The server resetting the connection is a close like any other here.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(writer);
+      clearTimeout(giveUp);
+      resolve({
+        closedAfterMs: performance.now() - started,
+        received: Buffer.concat(chunks).toString('utf8'),
+        sent,
+      });
+    });
+  });
+}

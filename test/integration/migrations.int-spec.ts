@@ -59,6 +59,16 @@ async function exerciseSchema(source: DataSource): Promise<void> {
       [tenant.id, agent.id, status],
     );
   }
+  // Why a run ended badly is stored beside its status; the sweeper's index holds only running rows.
+  const [timedOut] = await source.query(
+    `INSERT INTO runs (tenant_id, agent_id, user_id, status, input, error_type) VALUES ($1, $2, 'u', 'error', 'x', 'run_timeout') RETURNING error_type`,
+    [tenant.id, agent.id],
+  );
+  expect(timedOut.error_type).toBe('run_timeout');
+  const [index] = await source.query(
+    `SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_running_idx'`,
+  );
+  expect(index.indexdef).toMatch(/\(created_at\) WHERE \(status = 'running'::text\)$/);
   await expect(
     source.query(
       `INSERT INTO runs (tenant_id, agent_id, user_id, status, input) VALUES ($1, $2, 'u', 'paused', 'x')`,

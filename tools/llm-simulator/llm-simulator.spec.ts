@@ -344,6 +344,23 @@ describe('LLM simulator', () => {
       expect((await pending).status).toBe(200);
     });
 
+    it('counts a chat request whose client gave up before the answer as aborted, an answered one not', async () => {
+      simulator.setOptions({ latencyMs: 300 });
+      expect((await chat(simulator, ask('Hi'))).status).toBe(200);
+      const controller = new AbortController();
+      const aborted = fetch(`${simulator.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(ask('Hi')),
+        signal: controller.signal,
+      }).catch((error: unknown) => error);
+      await waitFor(() => simulator.chatRequestCount === 2);
+      expect(simulator.abortedChatRequestCount).toBe(0);
+      controller.abort();
+      expect(await aborted).toMatchObject({ name: 'AbortError' });
+      await waitFor(() => simulator.abortedChatRequestCount === 1);
+    });
+
     it('hangs the health endpoints too with hangHealth', async () => {
       simulator.setOptions({ hang: true, hangHealth: true });
       await expect(

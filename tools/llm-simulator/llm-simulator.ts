@@ -96,6 +96,8 @@ export interface LlmSimulator {
   readonly requests: readonly RecordedRequest[];
   /** Chat-completion requests received since start (not bounded). */
   readonly chatRequestCount: number;
+  /** Of those, the ones whose client closed the connection before the answer was sent (aborted calls). */
+  readonly abortedChatRequestCount: number;
   clearRequests(): void;
   /** Stops listening and drops every open connection, hung ones included. */
   close(): Promise<void>;
@@ -202,6 +204,7 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
   const requests: RecordedRequest[] = [];
   const hung = new Set<() => void>();
   let chatRequestCount = 0;
+  let abortedChatRequestCount = 0;
   let script = options.script;
 
   const setOptions = (partial: Partial<LlmSimulatorBehaviour>): void => {
@@ -252,10 +255,20 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
     body: unknown,
   ): Promise<void> => {
     chatRequestCount++;
+    res.once('close', () => {
+      if (!res.writableFinished) abortedChatRequestCount++;
+    });
     authorize(req);
     if (behaviour.hang) await holdWhileHanging();
     if (behaviour.latencyMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
+      // A client that gave up is not waited for: its timer would outlive the simulator's close.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, behaviour.latencyMs);
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     let fail = false;
     if (behaviour.failNext > 0) {
@@ -387,6 +400,9 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
     },
     get chatRequestCount() {
       return chatRequestCount;
+    },
+    get abortedChatRequestCount() {
+      return abortedChatRequestCount;
     },
     clearRequests: () => {
       requests.length = 0;

@@ -106,7 +106,7 @@ an existing Secret, so there monitoring.serviceMonitor.useMetricsToken decides.
 
 {{/* Variables the chart sets itself; config.extraEnv may not repeat them. */}}
 {{- define "eap.chartVariables" -}}
-NODE_ENV HOST PORT MANAGEMENT_PORT LOG_LEVEL LOG_FORMAT ENABLE_TELEMETRY OTLP_ENDPOINT TRACE_SAMPLE_RATIO LLM_PROXY_URL LLM_PROXY_HEALTH_PATH LLM_TIMEOUT_MS LLM_MAX_RETRIES METRICS_MAX_TENANTS METRICS_KNOWN_MODELS HEALTH_CHECK_TIMEOUT_MS SHUTDOWN_DRAIN_MS RUN_TIMEOUT_MS TENANT_MAX_CONCURRENT_RUNS REDIS_KEY_PREFIX
+NODE_ENV HOST PORT MANAGEMENT_PORT LOG_LEVEL LOG_FORMAT ENABLE_TELEMETRY OTLP_ENDPOINT TRACE_SAMPLE_RATIO LLM_PROXY_URL LLM_PROXY_HEALTH_PATH LLM_TIMEOUT_MS LLM_MAX_RETRIES METRICS_MAX_TENANTS METRICS_KNOWN_MODELS HEALTH_CHECK_TIMEOUT_MS SHUTDOWN_DRAIN_MS RUN_TIMEOUT_MS TENANT_MAX_CONCURRENT_RUNS HTTP_HEADERS_TIMEOUT_MS HTTP_REQUEST_TIMEOUT_MS HTTP_KEEP_ALIVE_TIMEOUT_MS REDIS_KEY_PREFIX
 {{- end }}
 
 {{/* Settings that render but cannot work: fail the install with the reason. */}}
@@ -121,6 +121,9 @@ NODE_ENV HOST PORT MANAGEMENT_PORT LOG_LEVEL LOG_FORMAT ENABLE_TELEMETRY OTLP_EN
 {{- $neededSeconds := div (add (int64 .Values.config.shutdownDrainMs) (int64 .Values.config.runTimeoutMs) 999) 1000 }}
 {{- if le (int64 .Values.terminationGracePeriodSeconds) $neededSeconds }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownDrainMs plus config.runTimeoutMs (%d s): a run still going when the grace period ends is killed" (int64 .Values.terminationGracePeriodSeconds) $neededSeconds) }}
+{{- end }}
+{{- if gt (int64 .Values.config.httpHeadersTimeoutMs) (int64 .Values.config.httpRequestTimeoutMs) }}
+{{- fail (printf "config.httpHeadersTimeoutMs (%d) must not exceed config.httpRequestTimeoutMs (%d): the head is part of the request, and the app refuses to start otherwise" (int64 .Values.config.httpHeadersTimeoutMs) (int64 .Values.config.httpRequestTimeoutMs)) }}
 {{- end }}
 {{- if and .Values.managementPort (eq (int .Values.managementPort) (int .Values.containerPort)) }}
 {{- fail (printf "managementPort must differ from containerPort (both %d): the app refuses to start with the API and the management listener on one port" (int .Values.containerPort)) }}

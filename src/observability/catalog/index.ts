@@ -20,6 +20,7 @@ export type {
   BudgetSettleRecovery,
   FailureReport,
   HealthCheckReport,
+  InterruptedRunsReport,
   LlmCallFailureReport,
   LlmCallReport,
   LlmCallSubject,

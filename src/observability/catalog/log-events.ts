@@ -28,6 +28,8 @@ export const LOG_EVENTS = {
   budgetSettleLost: 'budget.settle.lost',
   runRefused: 'run.refused',
   runSlotReleaseFailed: 'run.slot.release_failed',
+  runInterrupted: 'run.interrupted',
+  runSweepFailed: 'run.sweep.failed',
   // Tenants and their keys
   apiKeyRevoked: 'api_key.revoked',
   // Dependencies and health

@@ -55,6 +55,11 @@ export interface AgentRunReport {
   readonly output: string | null;
   /** The short, safe error text stored with the run. */
   readonly error: string | null;
+  /**
+   * The run's stored error_type when it ended badly (`run_timeout`, `client_closed`,
+   * `http_502`, ...): the `error.type` of a run ended with `error`.
+   */
+  readonly errorType?: string;
   /** Why the run stopped early, when it did. */
   readonly failure?: FailureReport;
 }
@@ -69,6 +74,13 @@ export interface FailureReport {
    */
   readonly unexpected: boolean;
   readonly error: unknown;
+}
+
+/** Runs found still `running` past RUN_TIMEOUT_MS plus a margin, finished by the sweeper as interrupted. */
+export interface InterruptedRunsReport {
+  readonly runIds: readonly string[];
+  /** How old a `running` row had to be to count as interrupted. */
+  readonly olderThanMs: number;
 }
 
 /** A model call as asked. */

@@ -2,14 +2,18 @@ import type { INestApplication } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LOG_EVENTS } from '../catalog';
 import { PinoLogger } from '../logging';
-import { SHUTDOWN_CLOSE_BOUND_MS } from './health.constants';
 import { ShutdownState } from './shutdown-state';
 
 export interface GracefulShutdownOptions {
   /** SHUTDOWN_DRAIN_MS: how long readiness reports 503 before the listener closes. */
   drainMs: number;
-  /** How long app.close() may take after the drain before the exit is forced. */
-  closeBoundMs?: number;
+  /**
+   * How long app.close() may take after the drain before the exit is forced:
+   * RUN_TIMEOUT_MS, so a run started just before the listener closed can still
+   * end (it stops by itself at that bound). The Helm chart's grace period sits
+   * above SHUTDOWN_DRAIN_MS plus this.
+   */
+  closeBoundMs: number;
   signals?: readonly NodeJS.Signals[];
   /** Seams for tests; default to the real process. */
   exit?: (code: number) => void;
@@ -33,7 +37,7 @@ export async function enableGracefulShutdown(
   logger.setContext('Shutdown');
   const {
     drainMs,
-    closeBoundMs = SHUTDOWN_CLOSE_BOUND_MS,
+    closeBoundMs,
     signals = ['SIGTERM', 'SIGINT'],
     exit = (code: number) => process.exit(code),
     signalSource = process,
@@ -44,7 +48,13 @@ export async function enableGracefulShutdown(
     startedAt = performance.now();
     app.get(ShutdownState).startDraining();
     logger.info(
-      { event: LOG_EVENTS.appShutdown, phase: 'draining', signal, drain_ms: drainMs },
+      {
+        event: LOG_EVENTS.appShutdown,
+        phase: 'draining',
+        signal,
+        drain_ms: drainMs,
+        close_bound_ms: closeBoundMs,
+      },
       'Shutdown requested: readiness reports 503 while the listener drains',
     );
     const bound = setTimeout(() => {

@@ -10,15 +10,6 @@ export const DEPENDENCY_CHECK_TTL_MS = 1000;
 export const DISK_CHECK_TTL_MS = 30_000;
 
 /**
- * After the drain, how long app.close() may wait for in-flight requests before
- * the process is forced out. Agent runs may take up to 300 s (the top bucket
- * of agent_run_duration_seconds), so a run started just before SIGTERM can
- * finish; the Helm chart's terminationGracePeriodSeconds (330) sits above
- * SHUTDOWN_DRAIN_MS plus this bound.
- */
-export const SHUTDOWN_CLOSE_BOUND_MS = 300_000;
-
-/**
  * How often every component is evaluated in the background. Kubernetes only
  * probes readiness (the critical components); without this, the gauges of
  * llm_proxy and disk would only move when someone calls /health, and the

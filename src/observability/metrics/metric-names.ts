@@ -16,6 +16,7 @@ export const METRIC = {
   agentRunDuration: 'agent_run_duration_seconds',
   agentSteps: 'agent_steps_total',
   agentRunsRefused: 'agent_runs_refused_total',
+  agentRunsInterrupted: 'agent_runs_interrupted_total',
   tokenBudgetRemaining: 'token_budget_remaining',
   tokenBudgetUsed: 'token_budget_used_total',
   tokenBudgetLimit: 'token_budget_limit',

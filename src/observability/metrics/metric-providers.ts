@@ -136,6 +136,11 @@ export function metricProviders(registry: Registry): Provider[] {
       labelNames: ['tenant_id', 'reason'],
       registers,
     }),
+    makeCounterProvider({
+      name: METRIC.agentRunsInterrupted,
+      help: 'Runs found still running past RUN_TIMEOUT_MS plus a margin (their process died or lost the write), finished as error / interrupted',
+      registers,
+    }),
     budgetGauge(METRIC.tokenBudgetRemaining, 'Tokens left in the current budget period'),
     budgetGauge(
       METRIC.tokenBudgetUsed,

@@ -83,6 +83,7 @@ describe(MetricsService.name, () => {
       metrics.recordRunRefused('t1', 'tenant_concurrency');
       metrics.recordHealthCheck('database', true, 0.01);
       metrics.startAgentRun()();
+      metrics.recordRunsInterrupted(2);
       metrics.setBudgetSnapshotProvider(() => Promise.resolve([]));
       await metrics.refreshBudgets();
       await module.close();
@@ -223,6 +224,14 @@ describe(MetricsService.name, () => {
     expect(sampleValue(samples, `${METRIC.toolDuration}_count`, { tool_name: 'calculator' })).toBe(
       2,
     );
+  });
+
+  it('counts interrupted runs from 0, so rate() has a series before the first one', async () => {
+    const metrics = await service();
+    expect(sampleValue(await scrape(), METRIC.agentRunsInterrupted)).toBe(0);
+    metrics.recordRunsInterrupted(3);
+    metrics.recordRunsInterrupted(-1);
+    expect(sampleValue(await scrape(), METRIC.agentRunsInterrupted)).toBe(3);
   });
 
   it('records budget refusals and health checks', async () => {

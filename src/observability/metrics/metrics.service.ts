@@ -62,6 +62,8 @@ export abstract class MetricsService {
   abstract recordRunRefused(tenantId: string, reason: RunRefusalReason): void;
   /** Increments active_agent_runs; the returned function decrements it (call exactly once). */
   abstract startAgentRun(): () => void;
+  /** agent_runs_interrupted_total: runs the sweeper found left `running` and finished. */
+  abstract recordRunsInterrupted(count: number): void;
   /** health_component_up{component} (1/0) and health_check_duration_seconds{component}. */
   abstract recordHealthCheck(component: string, up: boolean, durationSeconds: number): void;
   /**
@@ -87,6 +89,7 @@ export class NoopMetricsService extends MetricsService {
   startAgentRun(): () => void {
     return noop;
   }
+  recordRunsInterrupted(): void {}
   recordHealthCheck(): void {}
   setBudgetSnapshotProvider(): void {}
   refreshBudgets(): Promise<void> {
@@ -141,6 +144,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     @InjectMetric(METRIC.agentSteps) private readonly agentSteps: Counter<'agent_type'>,
     @InjectMetric(METRIC.agentRunsRefused)
     private readonly runsRefused: Counter<'tenant_id' | 'reason'>,
+    @InjectMetric(METRIC.agentRunsInterrupted) private readonly runsInterrupted: Counter,
     @InjectMetric(METRIC.tokenBudgetRemaining)
     private readonly budgetRemaining: Gauge<'tenant_id' | 'period'>,
     @InjectMetric(METRIC.tokenBudgetUsed)
@@ -308,6 +312,14 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       this.runsRefused.labels(this.caps.refusedTenant.fold(tenantId), label).inc();
     } catch (error) {
       this.swallow('recordRunRefused', error);
+    }
+  }
+
+  recordRunsInterrupted(count: number): void {
+    try {
+      this.runsInterrupted.inc(nonNegative(count));
+    } catch (error) {
+      this.swallow('recordRunsInterrupted', error);
     }
   }
 

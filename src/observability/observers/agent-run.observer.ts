@@ -96,7 +96,7 @@ export class AgentRunObserver {
         {
           event: LOG_EVENTS.agentExecuteFailed,
           ...fields,
-          error_type: failure?.errorType,
+          error_type: report.errorType ?? failure?.errorType,
           error: report.error,
         },
         'Agent execution stopped',
@@ -114,7 +114,9 @@ export class AgentRunObserver {
       );
     }
     if (!isSuccessfulRunStatus(report.status)) {
-      span.setAttribute(ATTR.errorType, report.status);
+      // `cancelled` and `budget_exceeded` say what happened; `error` says it through its error type.
+      const errorType = report.status === 'error' ? (report.errorType ?? 'error') : report.status;
+      span.setAttribute(ATTR.errorType, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR, message: `run ended with ${report.status}` });
     }
   }

@@ -4,6 +4,7 @@ import { BudgetObserver } from './budget.observer';
 import { HealthCheckObserver } from './health-check.observer';
 import { LlmCallObserver } from './llm-call.observer';
 import { RunAdmissionObserver } from './run-admission.observer';
+import { RunSweepObserver } from './run-sweep.observer';
 import { ToolCallObserver } from './tool-call.observer';
 
 const OBSERVERS = [
@@ -13,6 +14,7 @@ const OBSERVERS = [
   BudgetObserver,
   HealthCheckObserver,
   RunAdmissionObserver,
+  RunSweepObserver,
 ];
 
 /**

@@ -15,6 +15,7 @@ import type { RequestContext } from '../context';
 import { failureReport } from './failure-report';
 import { BudgetObserver } from './budget.observer';
 import { HealthCheckObserver } from './health-check.observer';
+import { RunSweepObserver } from './run-sweep.observer';
 import { TraceAgent, TraceLlmCall, TraceTool } from './observe.decorators';
 import type {
   AgentRunDescriptor,
@@ -116,6 +117,7 @@ interface FakeOutcome {
   status: RunStatus;
   output: string;
   failure?: Error;
+  errorType?: string;
 }
 
 const RUN: AgentRunDescriptor<[FakeAgent, string], FakeOutcome> = {
@@ -134,6 +136,7 @@ const RUN: AgentRunDescriptor<[FakeAgent, string], FakeOutcome> = {
     durationMs: 120,
     output: outcome.output,
     error: outcome.status === 'success' ? null : 'it went wrong',
+    errorType: outcome.errorType,
     failure: outcome.failure && failureReport(outcome.failure, outcome.failure.name),
   }),
 };
@@ -142,6 +145,7 @@ const RUN: AgentRunDescriptor<[FakeAgent, string], FakeOutcome> = {
 class FakeRunner {
   status: RunStatus = 'success';
   failure: Error | undefined;
+  errorType: string | undefined;
 
   constructor(
     private readonly llm: FakeLlmClient,
@@ -155,7 +159,12 @@ class FakeRunner {
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: input }],
     });
-    return { status: this.status, output: response.content, failure: this.failure };
+    return {
+      status: this.status,
+      output: response.content,
+      failure: this.failure,
+      errorType: this.errorType,
+    };
   }
 }
 
@@ -197,6 +206,7 @@ describe('observers (telemetry on)', () => {
     const runner = observed.get(FakeRunner);
     runner.status = 'success';
     runner.failure = undefined;
+    runner.errorType = undefined;
     observed.get(FakeLlmClient).failWith = undefined;
   });
 
@@ -416,6 +426,26 @@ describe('observers (telemetry on)', () => {
     },
   );
 
+  it.each([
+    ['error', 'run_timeout', 'run_timeout'],
+    ['cancelled', 'client_closed', 'cancelled'],
+  ] as const)(
+    'reports a run ended with %s and error_type %s: span error.type %s, the error_type on the line',
+    async (status, errorType, spanErrorType) => {
+      const runner = observed.get(FakeRunner);
+      runner.status = status;
+      runner.errorType = errorType;
+      runner.failure = new UpstreamError(errorType, 504);
+      await runner.execute(AGENT, 'hi');
+      const run = spanNamed(await tracing.collectSpans(), 'invoke_agent helper');
+      expect(run.status.code).toBe(SpanStatusCode.ERROR);
+      expect(run.attributes['error.type']).toBe(spanErrorType);
+      expect(observed.logs.events('agent.execute.failed')).toEqual([
+        expect.objectContaining({ level: 'warn', status, error_type: errorType }),
+      ]);
+    },
+  );
+
   it('logs an unexpected run failure at error, with its stack', async () => {
     const runner = observed.get(FakeRunner);
     runner.status = 'error';
@@ -554,6 +584,32 @@ describe('observers (telemetry on)', () => {
         period: 'daily',
         requested_tokens: 512,
         resets_at: '2026-12-02T00:00:00.000Z',
+      }),
+    ]);
+  });
+
+  it('reports swept runs once: the counter by their number, one warning with at most 20 ids', async () => {
+    const runIds = Array.from({ length: 120 }, (_, i) => `run-${i}`);
+    observed.get(RunSweepObserver).interrupted({ runIds, olderThanMs: 330_000 });
+    expect(sampleValue(await observed.samples(), 'agent_runs_interrupted_total')).toBe(120);
+    const [line, ...others] = observed.logs.lines();
+    expect(others).toEqual([]);
+    expect(line).toMatchObject({
+      level: 'warn',
+      event: 'run.interrupted',
+      count: 120,
+      older_than_ms: 330_000,
+    });
+    expect(line.run_ids).toEqual(runIds.slice(0, 20));
+  });
+
+  it('reports a sweep the database refused as a warning with the reason, not an error', () => {
+    observed.get(RunSweepObserver).sweepFailed(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    expect(observed.logs.lines()).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        event: 'run.sweep.failed',
+        error: 'connect ECONNREFUSED 127.0.0.1:5432',
       }),
     ]);
   });

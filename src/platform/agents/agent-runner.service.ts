@@ -8,6 +8,7 @@ import type { Reservation, TenantLimits } from '../budgets';
 import { estimateTokens, LLM_CANCELLED, LlmClient, LlmRequestError } from '../llm';
 import type { ChatMessage, ChatResponse, ToolSchema } from '../llm';
 import { ToolRegistry } from '../tools';
+import { runErrorType, RunTimeoutError } from './run-errors';
 
 /** What the runner needs to know about an agent. */
 export interface AgentSpec {
@@ -42,6 +43,8 @@ export interface RunOutcome {
   durationMs: number;
   /** Short, safe text for the run record; never a stack. */
   error: string | null;
+  /** The record's error_type: null when the run ended well (see RUN_ERROR_TYPES). */
+  errorType: string | null;
   /** Why the run stopped early, for the HTTP answer (429, 502, 503). */
   failure?: Error;
 }
@@ -63,6 +66,7 @@ const AGENT_RUN: AgentRunDescriptor<[AgentSpec, string, RunCaller, AbortSignal?]
     durationMs: outcome.durationMs,
     output: outcome.output,
     error: outcome.error,
+    errorType: outcome.errorType ?? undefined,
     failure: outcome.failure && failureReport(outcome.failure, outcome.failure.name),
   }),
 };
@@ -100,7 +104,9 @@ const RESERVATION_MARGIN_MS = 30_000;
  * error occurs. Expected failures end the run with a status; they are not
  * thrown, so the caller always has an outcome to store. `signal` stops the run
  * at once: the model call in flight is aborted and no further step or tool
- * call starts.
+ * call starts. Its reason tells how the run ends: a RunTimeoutError (the
+ * run's deadline) is `error` / `run_timeout`, anything else (the client left)
+ * `cancelled`.
  */
 @Injectable()
 export class AgentRunner {
@@ -125,13 +131,19 @@ export class AgentRunner {
       estimated: false,
     };
     let steps = 0;
-    let outcome: Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'>;
+    let outcome: Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'>;
     try {
       outcome = await this.loop(agent, input, caller, usage, signal, (step) => (steps = step));
     } catch (error) {
       outcome = signal?.aborted ? stopped(signal) : failed(error);
     }
-    return { ...outcome, steps, usage, durationMs: Math.round(performance.now() - started) };
+    return {
+      ...outcome,
+      errorType: runErrorType(outcome.status, outcome.failure),
+      steps,
+      usage,
+      durationMs: Math.round(performance.now() - started),
+    };
   }
 
   private async loop(
@@ -141,7 +153,7 @@ export class AgentRunner {
     usage: RunUsage,
     signal: AbortSignal | undefined,
     onStep: (step: number) => void,
-  ): Promise<Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'>> {
+  ): Promise<Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'>> {
     const messages: ChatMessage[] = [];
     if (agent.instructions) messages.push({ role: 'system', content: agent.instructions });
     messages.push({ role: 'user', content: input });
@@ -236,13 +248,19 @@ function addUsage(usage: RunUsage, response: ChatResponse): void {
   usage.estimated ||= response.usage.estimated;
 }
 
-/** The outcome of a run its signal stopped. */
-function stopped(signal: AbortSignal): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'> {
+/** The outcome of a run its signal stopped: its time was up, or its client left. */
+function stopped(
+  signal: AbortSignal,
+): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'> {
+  // A run out of time failed; one whose client left was cancelled.
+  if (signal.reason instanceof RunTimeoutError) {
+    return { status: 'error', output: null, error: signal.reason.message, failure: signal.reason };
+  }
   const failure = new RunCancelledError(signal.reason);
   return { status: 'cancelled', output: null, error: failure.message, failure };
 }
 
-function failed(error: unknown): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs'> {
+function failed(error: unknown): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'> {
   const failure = error instanceof Error ? error : new Error(String(error));
   if (failure instanceof BudgetExceededError) {
     return { status: 'budget_exceeded', output: null, error: failure.message, failure };

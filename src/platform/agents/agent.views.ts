@@ -32,6 +32,7 @@ export function runView(run: Run) {
     duration_ms: run.durationMs,
     trace_id: run.traceId,
     error: run.error,
+    error_type: run.errorType,
     created_at: run.createdAt.toISOString(),
   };
 }

@@ -12,6 +12,8 @@ import type { RunSlotStore } from './run-slot-store';
 import { AgentRunner } from './agent-runner.service';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
+import { RunSweepRepository } from './run-sweep.repository';
+import { RunSweeper } from './run-sweeper.service';
 import { Run } from './run.entity';
 import { RunsService } from './runs.service';
 import { TenantRunSlots } from './tenant-run-slots.service';
@@ -39,6 +41,8 @@ import { TenantRunSlots } from './tenant-run-slots.service';
           : new MemoryRunSlotStore(),
     },
     TenantRunSlots,
+    RunSweepRepository,
+    RunSweeper,
   ],
   exports: [AgentRunner],
 })

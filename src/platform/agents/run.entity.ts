@@ -51,6 +51,10 @@ export class Run {
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 
+  /** A short class of why the run ended badly (see RUN_ERROR_TYPES); null when it did not. */
+  @Column({ name: 'error_type', type: 'text', nullable: true })
+  errorType!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

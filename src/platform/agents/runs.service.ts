@@ -1,5 +1,6 @@
 import {
   BadGatewayException,
+  GatewayTimeoutException,
   HttpException,
   HttpStatus,
   Inject,
@@ -23,6 +24,7 @@ import { runView } from './agent.views';
 import type { RunView } from './agent.views';
 import { Agent } from './agent.entity';
 import { AgentsService } from './agents.service';
+import { runDeadline, RunTimeoutError } from './run-errors';
 import { Run } from './run.entity';
 import { TenantConcurrencyLimitError, TenantRunSlots } from './tenant-run-slots.service';
 import type { RunSlot } from './tenant-run-slots.service';
@@ -39,9 +41,10 @@ export class RunsService {
 
   /**
    * Runs an agent to completion and stores the run. The row is written before
-   * the loop starts, so a run cut off by a crash is still on record. The run
-   * holds one of its tenant's run slots throughout; without one it is refused
-   * (429) and not stored.
+   * the loop starts, so a run cut off by a crash is still on record (and the
+   * sweeper finishes it). The run holds one of its tenant's run slots
+   * throughout; without one it is refused (429) and not stored. It stops at
+   * once when its client leaves or RUN_TIMEOUT_MS is up.
    */
   async start(
     auth: TenantAuth,
@@ -80,7 +83,13 @@ export class RunsService {
       usageEstimated: false,
       traceId: sampledTraceId() ?? null,
     });
-    const outcome = await this.runner.execute(agent, input, auth, signal);
+    const deadline = runDeadline(this.config.runs.timeoutMs, signal);
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.runner.execute(agent, input, auth, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
     const finished = runView(await this.finish(auth.tenantId, run, outcome));
     if (!isSuccessfulRunStatus(outcome.status)) {
       throw new FailureWithRecord(answerFor(outcome), { run: finished });
@@ -115,6 +124,7 @@ export class RunsService {
       usageEstimated: outcome.usage.estimated,
       durationMs: outcome.durationMs,
       error: storableText(outcome.error),
+      errorType: outcome.errorType,
       finishedAt: new Date(),
     };
     await this.runs.update(tenantId, run.id, patch);
@@ -132,12 +142,14 @@ function clientClosed(): HttpException {
 
 /**
  * The answer of a run that ended without success or max_steps: 429 with
- * Retry-After for the budget, 502 for the proxy; a dependency that could not
- * answer is left to the exception filter (503); anything else is 500.
+ * Retry-After for the budget, 502 for the proxy, 504 past RUN_TIMEOUT_MS; a
+ * dependency that could not answer is left to the exception filter (503);
+ * anything else is 500.
  */
 function answerFor(outcome: RunOutcome): Error {
   const failure = outcome.failure;
   if (outcome.status === 'cancelled') return clientClosed();
+  if (failure instanceof RunTimeoutError) return new GatewayTimeoutException(failure.message);
   if (failure instanceof BudgetExceededError) {
     return new HttpException(
       { message: failure.message, headers: { 'retry-after': String(failure.retryAfterSeconds()) } },

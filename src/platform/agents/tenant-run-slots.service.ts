@@ -7,15 +7,13 @@ import { RunAdmissionObserver } from '../../observability/observers';
 import { RUN_SLOT_STORE } from './run-slot-store';
 import type { RunSlotStore } from './run-slot-store';
 
-/**
- * The longest a run can take. RUN_TIMEOUT_MS bounds runs once it is in the
- * configuration; until then this is its default.
- */
-const RUN_TIMEOUT_MS = 300_000;
-/** A slot outlives its run's worst case by this much, so a slow release never frees it early. */
+/** A slot outlives its run's worst case (RUN_TIMEOUT_MS) by this much, so a slow release never frees it early. */
 const SLOT_MARGIN_MS = 60_000;
+
 /** How long a slot is held unless released first: a replica that dies holds it no longer. */
-export const RUN_SLOT_HOLD_MS = RUN_TIMEOUT_MS + SLOT_MARGIN_MS;
+export function runSlotHoldMs(config: AppConfig): number {
+  return config.runs.timeoutMs + SLOT_MARGIN_MS;
+}
 
 /** Runs end in seconds, not minutes: asking again in a second is a fair first guess. */
 const RETRY_AFTER_SECONDS = 1;
@@ -74,9 +72,10 @@ export class TenantRunSlots implements OnApplicationShutdown {
     const limit = this.config.limits.tenantMaxConcurrentRuns;
     const slotId = randomUUID();
     const acquiredAt = Date.now();
+    const holdMs = runSlotHoldMs(this.config);
     let grant;
     try {
-      grant = await this.store.acquire(tenantId, slotId, limit, RUN_SLOT_HOLD_MS);
+      grant = await this.store.acquire(tenantId, slotId, limit, holdMs);
     } catch (error) {
       throw new RunSlotsUnavailableError(error);
     }
@@ -97,7 +96,7 @@ export class TenantRunSlots implements OnApplicationShutdown {
         try {
           await this.store.release(tenantId, slotId);
         } catch (error) {
-          const expiresAt = acquiredAt + RUN_SLOT_HOLD_MS;
+          const expiresAt = acquiredAt + holdMs;
           this.observer.slotReleaseFailed(error, Math.max(0, expiresAt - Date.now()));
           // A short outage would otherwise cost the tenant a slot for a whole hold time.
           this.retryRelease(tenantId, slotId, expiresAt, RELEASE_RETRY_FIRST_MS);

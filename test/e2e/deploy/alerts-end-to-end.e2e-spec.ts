@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Client } from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Env } from '../../../src/config';
@@ -25,6 +26,7 @@ import { abandonRequest } from '../../helpers/abandon';
 import {
   createAgent,
   createTenant,
+  request,
   runAgent,
   TEST_ADMIN_KEY,
   TestTenant,
@@ -303,6 +305,21 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     fault:
+      'a replica died mid-run: its run is still running in the database, long past RUN_TIMEOUT_MS',
+    fires: ['AgentRunsInterrupted'],
+    inject: async (stack) => {
+      await stack.platform.insertOrphanedRun();
+    },
+    whileFiring: async (stack) => {
+      expect(await stack.platform.orphanedRunStatus()).toEqual({
+        status: 'error',
+        error_type: 'interrupted',
+      });
+    },
+    remove: () => undefined,
+  },
+  {
+    fault:
       'the tenant label cap is reached (METRICS_MAX_TENANTS=2, a third and fourth tenant run agents)',
     // One alert per metric the tenant cap guards.
     fires: ['MetricsLabelOverflow'],
@@ -398,6 +415,7 @@ class Platform {
   private thrifty?: Loop;
   private unpriced?: Loop;
   private abandoning: Loop[] = [];
+  private orphanedRunId: string | undefined;
   private cheap?: SteadyTraffic;
   private runs?: SteadyTraffic;
   private extra: SteadyTraffic[] = [];
@@ -492,6 +510,32 @@ class Platform {
   async stopAbandoningClients(): Promise<void> {
     await Promise.all(this.abandoning.map((loop) => loop.stop()));
     this.abandoning = [];
+  }
+
+  /**
+   * A run row as a replica that died mid-run leaves it: `running`, started an
+   * hour ago. The sweeper of the live replica finishes it (every 30 s at most).
+   */
+  async insertOrphanedRun(): Promise<void> {
+    const client = new Client({ connectionString: this.env.DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO runs (tenant_id, agent_id, user_id, status, input, created_at)
+         VALUES ($1, $2, 'orphan', 'running', 'lost', now() - interval '1 hour') RETURNING id`,
+        [this.tenants.main.id, this.agents.main],
+      );
+      this.orphanedRunId = rows[0].id;
+    } finally {
+      await client.end();
+    }
+  }
+
+  async orphanedRunStatus(): Promise<{ status: string; error_type: string | null }> {
+    const run = await request(this.app.url, 'GET', `/v1/runs/${this.orphanedRunId}`, {
+      key: this.tenants.main.key,
+    });
+    return { status: run.body.status, error_type: run.body.error_type };
   }
 
   /** Runs of an agent whose model the price table does not know. */

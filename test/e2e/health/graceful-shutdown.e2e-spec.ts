@@ -3,7 +3,9 @@ import { ensureAppBuilt, spawnApp, SpawnedApp } from '../../helpers/spawn-app';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import { getHealth } from '../../helpers/health';
 import { LlmSimulator, startLlmSimulator } from '../../helpers/llm-simulator';
+import { sampleValue, scrapeMetrics } from '../../helpers/metrics';
 import { createAgent, createTenant, runAgent, TEST_ADMIN_KEY } from '../../helpers/platform';
+import { trickleRequest } from '../../helpers/raw-http';
 import { waitFor } from '../../helpers/wait-for';
 
 const DRAIN_MS = 2000;
@@ -73,6 +75,48 @@ describe('graceful shutdown of the built app', () => {
       .filter((line) => line.event === 'app.shutdown')
       .map((l) => l.phase);
     expect(phases).toEqual(['draining', 'closing', 'closed']);
+  });
+
+  it('forces the exit RUN_TIMEOUT_MS after the drain while a request still holds the close', async () => {
+    const runTimeoutMs = 2000;
+    app = await start({
+      SHUTDOWN_DRAIN_MS: '0',
+      RUN_TIMEOUT_MS: String(runTimeoutMs),
+      // A body that trickles in for longer than the close may wait: only the bound ends it.
+      HTTP_REQUEST_TIMEOUT_MS: '60000',
+    });
+    const { url, port } = app;
+    const slow = trickleRequest(port, {
+      first:
+        'POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 100000\r\n\r\n{"title":"',
+      pieces: ['a'],
+      everyMs: 200,
+      giveUpMs: 30_000,
+    });
+    // The slow request and this scrape's own connection.
+    await waitFor(
+      async () => (sampleValue((await scrapeMetrics(url)).samples, 'active_connections') ?? 0) >= 2,
+    );
+
+    const signalled = performance.now();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    const elapsedMs = performance.now() - signalled;
+    expect(elapsedMs).toBeGreaterThanOrEqual(runTimeoutMs - 100);
+    expect(elapsedMs).toBeLessThan(runTimeoutMs + 3000);
+    expect(app.jsonLogs()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ event: 'app.shutdown', phase: 'draining', close_bound_ms: 2000 }),
+        expect.objectContaining({
+          event: 'app.shutdown',
+          phase: 'forced',
+          reason: 'timeout',
+          bound_ms: runTimeoutMs,
+        }),
+      ]),
+    );
+    await slow;
   });
 
   it('exits 1 at once on a second signal during the drain', async () => {

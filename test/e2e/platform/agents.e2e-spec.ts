@@ -211,6 +211,7 @@ describe('agent platform API', () => {
         status: 'success',
         steps: 2,
         error: null,
+        error_type: null,
         duration_ms: expect.any(Number),
       });
       expect(res.body.output).toContain('20');
@@ -250,7 +251,7 @@ describe('agent platform API', () => {
       const agent = await createAgent(app.url, acme.key, { max_steps: 2 });
       const res = await runAgent(app.url, acme.key, agent.id, 'What is 2+2?');
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ status: 'max_steps', steps: 2 });
+      expect(res.body).toMatchObject({ status: 'max_steps', steps: 2, error_type: null });
     });
 
     it('counts estimated usage when the proxy reports none', async () => {
@@ -263,11 +264,11 @@ describe('agent platform API', () => {
     });
 
     it.each([
-      ['answering 500', { errorRate: 1, failureStatus: 500 }],
-      ['hung past the timeout', { hang: true }],
+      ['answering 500', { errorRate: 1, failureStatus: 500 }, 'http_500'],
+      ['hung past the timeout', { hang: true }, 'timeout'],
     ])(
       'stores the run as error and answers 502 when the LLM proxy is %s',
-      async (_label, behaviour) => {
+      async (_label, behaviour, errorType) => {
         sim.setOptions(behaviour);
         const agent = await createAgent(app.url, acme.key);
         const res = await runAgent(app.url, acme.key, agent.id, 'What is 2+2?');
@@ -275,13 +276,13 @@ describe('agent platform API', () => {
         expect(res.body).toMatchObject({
           statusCode: 502,
           error: 'Bad Gateway',
-          run: { status: 'error' },
+          run: { status: 'error', error_type: errorType },
         });
         expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
         const stored = await request(app.url, 'GET', `/v1/runs/${res.body.run.id}`, {
           key: acme.key,
         });
-        expect(stored.body.status).toBe('error');
+        expect(stored.body).toMatchObject({ status: 'error', error_type: errorType });
         expect(stored.body.error).toEqual(expect.any(String));
       },
     );
@@ -323,7 +324,10 @@ describe('agent platform API', () => {
       for (let i = 0; i < 10 && last.status !== 429; i++)
         last = await runAgent(app.url, tenant.key, agent.id, 'What is 1+1?');
       expect(last.status).toBe(429);
-      expect(last.body).toMatchObject({ statusCode: 429, run: { status: 'budget_exceeded' } });
+      expect(last.body).toMatchObject({
+        statusCode: 429,
+        run: { status: 'budget_exceeded', error_type: 'budget_exceeded' },
+      });
       const retryAfter = Number(last.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThan(0);
       expect(retryAfter).toBeLessThanOrEqual(86_400);

@@ -92,7 +92,7 @@ describe('a client that gives up', () => {
       },
       { timeoutMs: 1500 },
     );
-    expect(run).toMatchObject({ status: 'cancelled', steps: 0 });
+    expect(run).toMatchObject({ status: 'cancelled', steps: 0, error_type: 'client_closed' });
 
     // No further step: the simulator sees only the call that was in flight, even after it would have answered.
     await new Promise((resolve) => setTimeout(resolve, 3500));
@@ -171,13 +171,17 @@ describe('a client that gives up', () => {
   });
 });
 
-async function queryRuns(url: string): Promise<{ status: string; steps: number }[]> {
+async function queryRuns(
+  url: string,
+): Promise<{ status: string; steps: number; error_type: string | null }[]> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ status: string; steps: number }>(
-      'SELECT status, steps FROM runs',
-    );
+    const { rows } = await client.query<{
+      status: string;
+      steps: number;
+      error_type: string | null;
+    }>('SELECT status, steps, error_type FROM runs');
     return rows;
   } finally {
     await client.end();

@@ -55,11 +55,10 @@ function variablesTheAppReads(): Set<string> {
 }
 
 /**
- * Variables the chart sets before the app reads them: RUN_TIMEOUT_MS comes
- * with the run-timeout work, which lands separately. A test below fails once
- * the app reads one of them, so the entry is dropped then.
+ * Variables the chart sets before the app reads them (none today). A test
+ * below fails once the app reads one of them, so the entry is dropped then.
  */
-const CHART_AHEAD_OF_APP = ['RUN_TIMEOUT_MS'];
+const CHART_AHEAD_OF_APP: string[] = [];
 
 /** A Kubernetes label selector (matchLabels and matchExpressions) against a set of labels. */
 function selects(selector: Record<string, Doc>, labels: Record<string, string> = {}): boolean {
@@ -133,6 +132,10 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
       expect(values.config.metricsMaxTenants).toBe(appDefaults.metrics.maxTenants);
       expect(values.config.healthCheckTimeoutMs).toBe(appDefaults.health.checkTimeoutMs);
       expect(values.config.redisKeyPrefix).toBe(appDefaults.redis.keyPrefix);
+      expect(values.config.httpHeadersTimeoutMs).toBe(appDefaults.http.headersTimeoutMs);
+      expect(values.config.httpRequestTimeoutMs).toBe(appDefaults.http.requestTimeoutMs);
+      expect(values.config.httpKeepAliveTimeoutMs).toBe(appDefaults.http.keepAliveTimeoutMs);
+      expect(values.config.runTimeoutMs).toBe(appDefaults.runs.timeoutMs);
       expect(values.config.tenantMaxConcurrentRuns).toBe(
         appDefaults.limits.tenantMaxConcurrentRuns,
       );
@@ -217,6 +220,16 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'a label value that is not a string (Kubernetes labels are strings)',
         withSet(TRIAL, 'monitoring.labels.release=1'),
         '- monitoring.labels.release: Invalid type. Expected: string, given: integer',
+      ],
+      [
+        'a headers timeout below the lowest the app takes',
+        withSet(TRIAL, 'config.httpHeadersTimeoutMs=500'),
+        '- config.httpHeadersTimeoutMs: Must be greater than or equal to 1000',
+      ],
+      [
+        'a run timeout below the lowest the app takes',
+        withSet(TRIAL, 'config.runTimeoutMs=500'),
+        '- config.runTimeoutMs: Must be greater than or equal to 1000',
       ],
       [
         'a run timeout that is not a whole number of milliseconds',
@@ -333,6 +346,11 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'terminationGracePeriodSeconds (330) must exceed config.shutdownDrainMs plus config.runTimeoutMs (605 s)',
       ],
       [
+        'a headers timeout above the request timeout',
+        withSet(TRIAL, 'config.httpHeadersTimeoutMs=40000'),
+        'config.httpHeadersTimeoutMs (40000) must not exceed config.httpRequestTimeoutMs (30000)',
+      ],
+      [
         'telemetry switched on with nowhere to export',
         withSet(TRIAL, 'config.enableTelemetry=true'),
         'config.enableTelemetry=true needs config.otlpEndpoint',
@@ -368,6 +386,10 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
           'monitoring.serviceMonitor.interval=1m30s',
           'monitoring.serviceMonitor.scrapeTimeout=90s',
         ),
+      ],
+      [
+        'a headers timeout equal to the request timeout',
+        withSet(TRIAL, 'config.httpHeadersTimeoutMs=30000'),
       ],
       [
         'a grace period one second longer than the drain plus one run',
@@ -751,6 +773,8 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
         'config.llmProxyUrl=http://litellm:4000',
         'config.otlpEndpoint=http://otel:4317',
         'config.extraEnv.HEALTH_DISK_THRESHOLD=0.8',
+        'config.httpHeadersTimeoutMs=15000',
+        'config.httpKeepAliveTimeoutMs=90000',
       ],
     });
 
@@ -830,7 +854,12 @@ describe('Helm chart helm/enterprise-agent-platform, rendered by Helm’s templa
       const config = loadConfig(configMapData(everything));
       expect(config).toMatchObject({
         env: 'production',
-        http: { port: values.containerPort },
+        http: {
+          port: values.containerPort,
+          headersTimeoutMs: 15_000,
+          requestTimeoutMs: 30_000,
+          keepAliveTimeoutMs: 90_000,
+        },
         telemetry: { enabled: true, sampleRatio: 0.1, otlpEndpoint: 'http://otel:4317' },
         log: { format: 'json' },
         llm: { proxyUrl: 'http://litellm:4000' },

@@ -90,6 +90,7 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
         [
           'AgentPlatformDown',
           'AgentRunsFailing',
+          'AgentRunsInterrupted',
           'ClientsAbandoningRequests',
           'HighErrorRate',
           'HighLatency',
