@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../../config';
+import type { AppConfig } from '../../config';
 import { ClassifiedError } from '../../common';
 import type { RunStatus } from '../../observability/catalog';
 import { failureReport, TraceAgent } from '../../observability/observers';
@@ -114,6 +116,7 @@ export class AgentRunner {
     private readonly llm: LlmClient,
     private readonly tools: ToolRegistry,
     private readonly budgets: TokenBudgetService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @TraceAgent(AGENT_RUN)
@@ -165,7 +168,9 @@ export class AgentRunner {
       const reservation = await this.budgets.reserve(caller.tenantId, caller.limits, {
         promptTokens: promptEstimate(messages, toolSchemas),
         maxOutputTokens: agent.maxOutputTokens,
-        ttlMs: this.llm.worstCaseCallMs + RESERVATION_MARGIN_MS,
+        // A call cannot outlive its run: the run's deadline aborts it.
+        ttlMs:
+          Math.min(this.llm.worstCaseCallMs, this.config.runs.timeoutMs) + RESERVATION_MARGIN_MS,
       });
       const response = await this.callModel(agent, messages, toolSchemas, reservation, signal);
       onStep(step);
