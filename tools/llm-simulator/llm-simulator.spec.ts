@@ -290,6 +290,65 @@ describe('LLM simulator', () => {
       expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
       expect(chunks.every((chunk) => chunk.usage === undefined)).toBe(true);
     });
+
+    it('spaces the chunks after the first by chunkLatencyMs', async () => {
+      simulator.setOptions({ chunkLatencyMs: 40 });
+      const res = await chat(simulator, { ...ask('one two three'), stream: true });
+      const reader = res.body!.getReader();
+      const arrivals: number[] = [];
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) break;
+        arrivals.push(performance.now());
+      }
+      // The role chunk, the words of the answer, the finish chunk: five pauses at least.
+      expect(arrivals.length).toBeGreaterThanOrEqual(6);
+      expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThanOrEqual(5 * 40 - 10);
+    });
+
+    it('drops the connection after dropStreamAfterChunks chunks, without [DONE]', async () => {
+      simulator.setOptions({ dropStreamAfterChunks: 1 });
+      const res = await chat(simulator, { ...ask('Tell me something'), stream: true });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = '';
+      await expect(
+        (async () => {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            text += Buffer.from(value).toString();
+          }
+        })(),
+      ).rejects.toThrow();
+      expect(text.match(/^data: /gm)).toHaveLength(1);
+      expect(text).toContain('"role":"assistant"');
+      expect(text).not.toContain('[DONE]');
+    });
+
+    it('streams what the script answers, cut at max_tokens unless ignoreMaxTokens', async () => {
+      simulator.setScript(() => ({ kind: 'text', content: 'word '.repeat(40) }));
+      const streamedText = async (): Promise<{ text: string; finish: unknown }> => {
+        const res = await chat(simulator, { ...ask('Hi'), max_tokens: 5, stream: true });
+        const chunks = (await readEvents(res)).slice(0, -1) as {
+          choices: { delta: { content?: string }; finish_reason: string | null }[];
+        }[];
+        return {
+          text: chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join(''),
+          finish: chunks.find((chunk) => chunk.choices[0]?.finish_reason)?.choices[0].finish_reason,
+        };
+      };
+      expect(await streamedText()).toEqual({ text: 'word '.repeat(4), finish: 'length' });
+      simulator.setOptions({ ignoreMaxTokens: true });
+      expect(await streamedText()).toEqual({ text: 'word '.repeat(40), finish: 'stop' });
+    });
+
+    it('stops streaming when the client leaves, with no timer left behind', async () => {
+      simulator.setOptions({ chunkLatencyMs: 10_000 });
+      const res = await chat(simulator, { ...ask('Hi'), stream: true });
+      await res.body!.cancel();
+      await waitFor(() => simulator.abortedChatRequestCount === 1);
+    });
   });
 
   describe('failure modes', () => {
@@ -383,6 +442,10 @@ describe('LLM simulator', () => {
       expect(() => simulator.setOptions({ errorRate: 2 })).toThrow(/errorRate/);
       expect(() => simulator.setOptions({ failureStatus: 200 })).toThrow(/failureStatus/);
       expect(() => simulator.setOptions({ latencyMs: -1 })).toThrow(/latencyMs/);
+      expect(() => simulator.setOptions({ chunkLatencyMs: -1 })).toThrow(/chunkLatencyMs/);
+      expect(() => simulator.setOptions({ dropStreamAfterChunks: 1.5 })).toThrow(
+        /dropStreamAfterChunks/,
+      );
     });
 
     it('changes options over HTTP', async () => {
@@ -476,6 +539,8 @@ describe(parseSimulatorArgs.name, () => {
         [
           '--latency-ms',
           '50',
+          '--chunk-latency-ms',
+          '20',
           '--error-rate',
           '0.2',
           '--failure-status',
@@ -489,6 +554,7 @@ describe(parseSimulatorArgs.name, () => {
       ),
     ).toMatchObject({
       latencyMs: 50,
+      chunkLatencyMs: 20,
       errorRate: 0.2,
       failureStatus: 503,
       seed: 3,

@@ -43,6 +43,13 @@ export interface LlmSimulatorBehaviour {
    * that does not enforce the bound would (a real model stops at it).
    */
   ignoreMaxTokens: boolean;
+  /** Streamed answers: the pause before each chunk after the first (a model writing token by token). */
+  chunkLatencyMs: number;
+  /**
+   * Streamed answers: drop the connection after this many chunks, without the
+   * rest or `[DONE]` (a proxy failing mid-answer); 0 never does.
+   */
+  dropStreamAfterChunks: number;
 }
 
 /** A chat request as a script sees it. */
@@ -115,6 +122,8 @@ const DEFAULT_BEHAVIOUR: LlmSimulatorBehaviour = {
   toolLoop: false,
   answerModel: undefined,
   ignoreMaxTokens: false,
+  chunkLatencyMs: 0,
+  dropStreamAfterChunks: 0,
 };
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -157,8 +166,19 @@ function promptTokens(messages: WireMessage[], tools: WireTool[] | undefined): n
 
 export function validateBehaviour(partial: Partial<LlmSimulatorBehaviour>): void {
   const { latencyMs, errorRate, failureStatus, failNext, retryAfterSeconds } = partial;
-  if (latencyMs !== undefined && !(Number.isFinite(latencyMs) && latencyMs >= 0)) {
-    throw new RangeError(`latencyMs must be a number >= 0, got ${String(latencyMs)}`);
+  const { chunkLatencyMs, dropStreamAfterChunks } = partial;
+  for (const [name, value] of Object.entries({ latencyMs, chunkLatencyMs })) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new RangeError(`${name} must be a number >= 0, got ${String(value)}`);
+    }
+  }
+  if (
+    dropStreamAfterChunks !== undefined &&
+    !(Number.isInteger(dropStreamAfterChunks) && dropStreamAfterChunks >= 0)
+  ) {
+    throw new RangeError(
+      `dropStreamAfterChunks must be an integer >= 0, got ${String(dropStreamAfterChunks)}`,
+    );
   }
   if (errorRate !== undefined && !(errorRate >= 0 && errorRate <= 1)) {
     throw new RangeError(`errorRate must be from 0 to 1, got ${String(errorRate)}`);
@@ -305,7 +325,11 @@ export async function startLlmSimulator(options: LlmSimulatorOptions = {}): Prom
     );
     if (behaviour.answerModel) completion.model = behaviour.answerModel;
     if (request.stream) {
-      writeStream(res, completion, request.includeUsage && !behaviour.omitUsage);
+      await writeStream(res, completion, {
+        includeUsage: request.includeUsage && !behaviour.omitUsage,
+        chunkLatencyMs: behaviour.chunkLatencyMs,
+        dropAfterChunks: behaviour.dropStreamAfterChunks,
+      });
     } else {
       sendJson(res, 200, completion);
     }
@@ -545,8 +569,23 @@ function buildCompletion(
   };
 }
 
-/** OpenAI's streaming shape: role first, then content or tool-call deltas, a finish chunk, usage, [DONE]. */
-function writeStream(res: ServerResponse, completion: Completion, includeUsage: boolean): void {
+interface StreamOptions {
+  readonly includeUsage: boolean;
+  readonly chunkLatencyMs: number;
+  /** 0: never. */
+  readonly dropAfterChunks: number;
+}
+
+/**
+ * OpenAI's streaming shape: role first, then content or tool-call deltas, a
+ * finish chunk, usage, [DONE]. Chunks after the first wait chunkLatencyMs
+ * each; a client that leaves stops the stream (no timer outlives it).
+ */
+async function writeStream(
+  res: ServerResponse,
+  completion: Completion,
+  options: StreamOptions,
+): Promise<void> {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -558,48 +597,90 @@ function writeStream(res: ServerResponse, completion: Completion, includeUsage: 
     created: completion.created,
     model: completion.model,
   };
-  const send = (choices: unknown[], usage?: Completion['usage'] | null): void => {
-    const chunk = includeUsage ? { ...base, choices, usage: usage ?? null } : { ...base, choices };
-    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  const chunk = (choices: unknown[], usage?: Completion['usage'] | null): string => {
+    const body = options.includeUsage
+      ? { ...base, choices, usage: usage ?? null }
+      : { ...base, choices };
+    return `data: ${JSON.stringify(body)}\n\n`;
   };
+  const chunks = streamChunks(completion, chunk, options.includeUsage);
+  for (let index = 0; index < chunks.length; index++) {
+    if (index > 0 && options.chunkLatencyMs > 0) await pause(res, options.chunkLatencyMs);
+    if (res.destroyed) return;
+    if (index + 1 === options.dropAfterChunks) {
+      // Cut mid-answer, as a proxy whose upstream died: no more chunks, no [DONE]. Only once
+      // this chunk is out: destroying at once could discard it with the headers.
+      res.write(chunks[index], () => res.destroy());
+      return;
+    }
+    res.write(chunks[index]);
+  }
+  res.end('data: [DONE]\n\n');
+}
+
+function streamChunks(
+  completion: Completion,
+  chunk: (choices: unknown[], usage?: Completion['usage'] | null) => string,
+  includeUsage: boolean,
+): string[] {
+  const chunks: string[] = [];
   const choice = completion.choices[0];
-  send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+  chunks.push(
+    chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
+  );
   if (choice.message.content) {
     for (const piece of choice.message.content.match(/\S+\s*/g) ?? []) {
-      send([{ index: 0, delta: { content: piece }, finish_reason: null }]);
+      chunks.push(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
     }
   }
   (choice.message.tool_calls ?? []).forEach((call, index) => {
-    send([
-      {
-        index: 0,
-        delta: {
-          tool_calls: [
-            {
-              index,
-              id: call.id,
-              type: 'function',
-              function: { name: call.function.name, arguments: '' },
-            },
-          ],
-        },
-        finish_reason: null,
-      },
-    ]);
-    // Arguments arrive in fragments, as real models stream them.
-    for (const fragment of call.function.arguments.match(/.{1,8}/gs) ?? []) {
-      send([
+    chunks.push(
+      chunk([
         {
           index: 0,
-          delta: { tool_calls: [{ index, function: { arguments: fragment } }] },
+          delta: {
+            tool_calls: [
+              {
+                index,
+                id: call.id,
+                type: 'function',
+                function: { name: call.function.name, arguments: '' },
+              },
+            ],
+          },
           finish_reason: null,
         },
-      ]);
+      ]),
+    );
+    // Arguments arrive in fragments, as real models stream them.
+    for (const fragment of call.function.arguments.match(/.{1,8}/gs) ?? []) {
+      chunks.push(
+        chunk([
+          {
+            index: 0,
+            delta: { tool_calls: [{ index, function: { arguments: fragment } }] },
+            finish_reason: null,
+          },
+        ]),
+      );
     }
   });
-  send([{ index: 0, delta: {}, finish_reason: choice.finish_reason }]);
-  if (includeUsage && completion.usage) send([], completion.usage);
-  res.end('data: [DONE]\n\n');
+  chunks.push(chunk([{ index: 0, delta: {}, finish_reason: choice.finish_reason }]));
+  if (includeUsage && completion.usage) chunks.push(chunk([], completion.usage));
+  return chunks;
+}
+
+/** Waits ms, or less when the client leaves first. */
+function pause(res: ServerResponse, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -7,6 +7,7 @@ const USAGE = `Usage: npm run llm:sim -- [options]
   --host <addr>            listen address (default 127.0.0.1)
   --api-key <key>          require Authorization: Bearer <key>
   --latency-ms <n>         delay before every chat answer
+  --chunk-latency-ms <n>   streamed answers: delay before each chunk after the first
   --error-rate <0..1>      share of chat requests that fail
   --failure-status <code>  status of injected failures (default 500)
   --retry-after <s>        Retry-After on injected 429/503
@@ -40,6 +41,7 @@ export function parseSimulatorArgs(
       host: { type: 'string' },
       'api-key': { type: 'string' },
       'latency-ms': { type: 'string' },
+      'chunk-latency-ms': { type: 'string' },
       'error-rate': { type: 'string' },
       'failure-status': { type: 'string' },
       'retry-after': { type: 'string' },
@@ -57,6 +59,7 @@ export function parseSimulatorArgs(
     host: values.host ?? '127.0.0.1',
     apiKey: values['api-key'],
     latencyMs: number('latency-ms', values['latency-ms']),
+    chunkLatencyMs: number('chunk-latency-ms', values['chunk-latency-ms']),
     errorRate: number('error-rate', values['error-rate']),
     failureStatus: number('failure-status', values['failure-status']),
     retryAfterSeconds: number('retry-after', values['retry-after']),
