@@ -91,6 +91,8 @@ export interface LlmCallSubject {
   readonly maxTokens?: number;
   /** The conversation (recorded only with content capture on). */
   readonly messages: readonly unknown[];
+  /** The answer was asked for as a stream of chunks. */
+  readonly stream: boolean;
 }
 
 export interface LlmCallReport {
@@ -102,6 +104,8 @@ export interface LlmCallReport {
   readonly attempts: number;
   /** The answer (recorded only with content capture on). */
   readonly message: unknown;
+  /** A streamed call: from its start (retries included) to the first chunk. */
+  readonly timeToFirstChunkMs?: number;
 }
 
 export interface LlmCallFailureReport extends FailureReport {
@@ -110,6 +114,8 @@ export interface LlmCallFailureReport extends FailureReport {
   readonly attempts: number;
   /** The proxy's HTTP status, when it answered. */
   readonly httpStatus?: number;
+  /** A streamed call that failed after its first chunk: when that chunk arrived. */
+  readonly timeToFirstChunkMs?: number;
 }
 
 /** A tool call the model asked for. */

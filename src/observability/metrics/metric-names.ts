@@ -9,6 +9,7 @@ export const METRIC = {
   activeConnections: 'active_connections',
   llmRequests: 'llm_requests_total',
   llmRequestDuration: 'llm_request_duration_seconds',
+  llmTimeToFirstToken: 'llm_time_to_first_token_seconds',
   llmTokens: 'llm_tokens_total',
   llmCost: 'llm_cost_usd_total',
   llmUnpricedTokens: 'llm_unpriced_tokens_total',

@@ -95,6 +95,12 @@ export function metricProviders(registry: Registry): Provider[] {
       labelNames: ['model'],
       buckets: LLM_DURATION_BUCKETS,
     }),
+    exemplarHistogram(registry, {
+      name: METRIC.llmTimeToFirstToken,
+      help: 'Time from the start of a streamed LLM call (retries included) to its first chunk',
+      labelNames: ['model'],
+      buckets: LLM_DURATION_BUCKETS,
+    }),
     makeCounterProvider({
       name: METRIC.llmTokens,
       help: 'LLM tokens by model and token type',

@@ -46,7 +46,10 @@ const RUN_REFUSAL_REASON_SET: ReadonlySet<string> = new Set(RUN_REFUSAL_REASONS)
 export abstract class MetricsService {
   /** agent_run_duration_seconds{agent_type,status} and agent_steps_total{agent_type}. */
   abstract recordAgentRun(record: AgentRunRecord): void;
-  /** llm_requests_total, llm_request_duration_seconds, llm_tokens_total and llm_cost_usd_total. */
+  /**
+   * llm_requests_total, llm_request_duration_seconds, llm_tokens_total and
+   * llm_cost_usd_total; llm_time_to_first_token_seconds for a streamed call.
+   */
   abstract recordLlmRequest(record: LlmRequestRecord): void;
   /** tool_calls_total{tool_name,success} and tool_duration_seconds{tool_name}. */
   abstract recordToolCall(record: ToolCallRecord): void;
@@ -135,6 +138,8 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
     private readonly logger: PinoLogger,
     @InjectMetric(METRIC.llmRequests) private readonly llmRequests: Counter<'model' | 'status'>,
     @InjectMetric(METRIC.llmRequestDuration) private readonly llmDuration: Histogram<'model'>,
+    @InjectMetric(METRIC.llmTimeToFirstToken)
+    private readonly llmTimeToFirstToken: Histogram<'model'>,
     @InjectMetric(METRIC.llmTokens) private readonly llmTokens: Counter<'model' | 'token_type'>,
     @InjectMetric(METRIC.llmCost) private readonly llmCost: Counter<'model'>,
     @InjectMetric(METRIC.llmUnpricedTokens) private readonly llmUnpriced: Counter<'model'>,
@@ -186,6 +191,7 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
         [
           METRIC.llmRequests,
           METRIC.llmRequestDuration,
+          METRIC.llmTimeToFirstToken,
           METRIC.llmTokens,
           METRIC.llmCost,
           METRIC.llmUnpricedTokens,
@@ -235,6 +241,9 @@ export class LiveMetricsService extends MetricsService implements OnApplicationS
       const status = LLM_STATUSES.has(record.status) ? record.status : 'error';
       this.llmRequests.labels(model, status).inc();
       observeSeconds(this.llmDuration, { model }, record.durationSeconds);
+      if (record.timeToFirstTokenSeconds !== undefined) {
+        observeSeconds(this.llmTimeToFirstToken, { model }, record.timeToFirstTokenSeconds);
+      }
       const prompt = nonNegative(record.promptTokens);
       const completion = nonNegative(record.completionTokens);
       this.llmTokens.labels(model, 'prompt').inc(prompt);

@@ -19,6 +19,8 @@ export interface LlmRequestRecord {
   durationSeconds: number;
   promptTokens: number;
   completionTokens: number;
+  /** A streamed call that got its first chunk: seconds from its start to that chunk. */
+  timeToFirstTokenSeconds?: number;
 }
 
 export interface ToolCallRecord {

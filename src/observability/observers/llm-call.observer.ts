@@ -70,6 +70,7 @@ export class LlmCallObserver {
       durationSeconds: durationMs / 1000,
       promptTokens,
       completionTokens,
+      timeToFirstTokenSeconds: seconds(report.timeToFirstChunkMs),
     });
     this.logger.info(
       {
@@ -78,6 +79,7 @@ export class LlmCallObserver {
         response_model: report.responseModel,
         status: 'success',
         duration_ms: Math.round(durationMs),
+        ...streamFields(subject, report.timeToFirstChunkMs),
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         usage_estimated: estimated,
@@ -87,6 +89,7 @@ export class LlmCallObserver {
       'LLM request completed',
     );
     if (!span?.isRecording()) return;
+    setTimeToFirstChunk(span, report.timeToFirstChunkMs);
     span.setAttributes({
       [ATTR.genAiResponseModel]: report.responseModel,
       [ATTR.genAiResponseFinishReasons]: [report.finishReason],
@@ -116,11 +119,13 @@ export class LlmCallObserver {
       durationSeconds: durationMs / 1000,
       promptTokens: 0,
       completionTokens: 0,
+      timeToFirstTokenSeconds: seconds(failure.timeToFirstChunkMs),
     });
     const fields = {
       model: subject.model,
       status: failure.cancelled ? 'cancelled' : 'error',
       duration_ms: Math.round(durationMs),
+      ...streamFields(subject, failure.timeToFirstChunkMs),
       prompt_tokens: 0,
       completion_tokens: 0,
       attempts: failure.attempts,
@@ -140,8 +145,29 @@ export class LlmCallObserver {
     } else {
       this.logger.warn({ event: LOG_EVENTS.llmRequestFailed, ...fields }, 'LLM request failed');
     }
-    if (span) recordSpanError(span, failure.error, failure.errorType);
+    if (!span) return;
+    if (span.isRecording()) setTimeToFirstChunk(span, failure.timeToFirstChunkMs);
+    recordSpanError(span, failure.error, failure.errorType);
   }
+}
+
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
+}
+
+/** Only a streamed call's line says so, with the time to its first chunk when one came. */
+function streamFields(
+  subject: LlmCallSubject,
+  timeToFirstChunkMs: number | undefined,
+): { stream?: true; time_to_first_chunk_ms?: number } {
+  if (!subject.stream) return {};
+  if (timeToFirstChunkMs === undefined) return { stream: true };
+  return { stream: true, time_to_first_chunk_ms: Math.round(timeToFirstChunkMs) };
+}
+
+function setTimeToFirstChunk(span: Span, timeToFirstChunkMs: number | undefined): void {
+  if (timeToFirstChunkMs === undefined) return;
+  span.setAttribute(ATTR.genAiResponseTimeToFirstChunk, timeToFirstChunkMs / 1000);
 }
 
 function spanPlan(subject: LlmCallSubject): SpanPlan {
@@ -149,6 +175,7 @@ function spanPlan(subject: LlmCallSubject): SpanPlan {
     [ATTR.genAiOperationName]: GEN_AI_OPERATION.chat,
     [ATTR.genAiProviderName]: GEN_AI_PROVIDER,
     [ATTR.genAiRequestModel]: subject.model,
+    [ATTR.genAiRequestStream]: subject.stream,
   };
   if (subject.maxTokens !== undefined) attributes[ATTR.genAiRequestMaxTokens] = subject.maxTokens;
   if (captureMessageContent()) {

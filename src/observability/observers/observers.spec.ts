@@ -28,6 +28,7 @@ class UpstreamError extends ClassifiedError {
   constructor(
     readonly errorType: string,
     readonly status: number,
+    readonly timeToFirstChunkMs?: number,
   ) {
     super('upstream answered 503');
     this.name = 'UpstreamError';
@@ -37,6 +38,7 @@ class UpstreamError extends ClassifiedError {
 interface FakeRequest {
   model: string;
   messages: { role: string; content: string }[];
+  stream?: boolean;
 }
 interface FakeResponse {
   id: string;
@@ -44,10 +46,15 @@ interface FakeResponse {
   content: string;
   promptTokens: number;
   completionTokens: number;
+  timeToFirstChunkMs?: number;
 }
 
 const CHAT: LlmCallDescriptor<[FakeRequest], FakeResponse> = {
-  subject: (request) => ({ model: request.model, messages: request.messages }),
+  subject: (request) => ({
+    model: request.model,
+    messages: request.messages,
+    stream: request.stream === true,
+  }),
   report: (response) => ({
     responseId: response.id,
     responseModel: response.model,
@@ -59,12 +66,14 @@ const CHAT: LlmCallDescriptor<[FakeRequest], FakeResponse> = {
     },
     attempts: 2,
     message: { role: 'assistant', content: response.content },
+    timeToFirstChunkMs: response.timeToFirstChunkMs,
   }),
   failure: (error) => ({
     ...failureReport(error),
     cancelled: false,
     attempts: 3,
     httpStatus: error instanceof UpstreamError ? error.status : undefined,
+    timeToFirstChunkMs: error instanceof UpstreamError ? error.timeToFirstChunkMs : undefined,
   }),
 };
 
@@ -82,6 +91,7 @@ class FakeLlmClient {
       content: 'The answer is 4',
       promptTokens: 31,
       completionTokens: 7,
+      timeToFirstChunkMs: request.stream ? 250 : undefined,
     };
   }
 }
@@ -221,6 +231,7 @@ describe('observers (telemetry on)', () => {
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'openai',
       'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.request.stream': false,
       'gen_ai.response.model': 'gpt-4o-mini-2026',
       'gen_ai.response.id': 'chatcmpl-1',
       'gen_ai.response.finish_reasons': ['stop'],
@@ -238,6 +249,8 @@ describe('observers (telemetry on)', () => {
       7,
     );
     expect(sampleValue(samples, 'llm_request_duration_seconds_count', model)).toBe(1);
+    // Only a streamed call has a first chunk to time.
+    expect(samplesOf(samples, 'llm_time_to_first_token_seconds_count')).toEqual([]);
 
     expect(observed.logs.lines()).toEqual([
       {
@@ -258,6 +271,48 @@ describe('observers (telemetry on)', () => {
         attempts: 2,
         message: 'LLM request completed',
       },
+    ]);
+  });
+
+  it('reports a streamed LLM call: the stream flag and time to first chunk on the span, the histogram, the line', async () => {
+    await observed.get(FakeLlmClient).chat({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: SECRET_PROMPT }],
+      stream: true,
+    });
+    const chat = spanNamed(await tracing.collectSpans(), 'chat gpt-4o-mini');
+    expect(chat.attributes).toMatchObject({
+      'gen_ai.request.stream': true,
+      'gen_ai.response.time_to_first_chunk': 0.25,
+    });
+    const samples = await observed.samples();
+    const model = { model: 'gpt-4o-mini' };
+    expect(sampleValue(samples, 'llm_time_to_first_token_seconds_count', model)).toBe(1);
+    expect(sampleValue(samples, 'llm_time_to_first_token_seconds_sum', model)).toBe(0.25);
+    expect(
+      sampleValue(samples, 'llm_time_to_first_token_seconds_bucket', { ...model, le: '0.32' }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, 'llm_time_to_first_token_seconds_bucket', { ...model, le: '0.16' }),
+    ).toBe(0);
+    expect(observed.logs.events('llm.request.completed')).toEqual([
+      expect.objectContaining({ stream: true, time_to_first_chunk_ms: 250 }),
+    ]);
+  });
+
+  it('times the first chunk of a streamed call that failed after it', async () => {
+    observed.get(FakeLlmClient).failWith = new UpstreamError('network', 502, 400);
+    await expect(
+      observed.get(FakeLlmClient).chat({ model: 'gpt-4o-mini', messages: [], stream: true }),
+    ).rejects.toThrow();
+    const chat = spanNamed(await tracing.collectSpans(), 'chat gpt-4o-mini');
+    expect(chat.attributes['gen_ai.response.time_to_first_chunk']).toBe(0.4);
+    const samples = await observed.samples();
+    expect(
+      sampleValue(samples, 'llm_time_to_first_token_seconds_count', { model: 'gpt-4o-mini' }),
+    ).toBe(1);
+    expect(observed.logs.events('llm.request.failed')).toEqual([
+      expect.objectContaining({ stream: true, time_to_first_chunk_ms: 400 }),
     ]);
   });
 

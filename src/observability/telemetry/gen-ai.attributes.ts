@@ -14,9 +14,12 @@ export const ATTR = {
   genAiProviderName: 'gen_ai.provider.name',
   genAiRequestModel: 'gen_ai.request.model',
   genAiRequestMaxTokens: 'gen_ai.request.max_tokens',
+  genAiRequestStream: 'gen_ai.request.stream',
   genAiResponseModel: 'gen_ai.response.model',
   genAiResponseId: 'gen_ai.response.id',
   genAiResponseFinishReasons: 'gen_ai.response.finish_reasons',
+  /** Seconds from the call's start to the first chunk of a streamed answer. */
+  genAiResponseTimeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
   genAiUsageInputTokens: 'gen_ai.usage.input_tokens',
   genAiUsageOutputTokens: 'gen_ai.usage.output_tokens',
   genAiAgentId: 'gen_ai.agent.id',

@@ -4,6 +4,7 @@ import type { Env } from '../../config';
 import { sampleValue } from '../../../test/helpers/metrics';
 import { startObservedModule } from '../../../test/helpers/observability';
 import type { ObservedModule } from '../../../test/helpers/observability';
+import { waitFor } from '../../../test/helpers/wait-for';
 import { LlmSimulator, startLlmSimulator } from '../../../tools/llm-simulator';
 import { estimateCompletionTokens, estimatePromptTokens } from './chat-usage';
 import { LLM_RETRY_POLICY, LlmClient } from './llm-client.service';
@@ -95,7 +96,11 @@ describe(LlmClient.name, () => {
       retryAfterSeconds: undefined,
       omitUsage: false,
       answerModel: undefined,
+      latencyMs: 0,
+      chunkLatencyMs: 0,
+      dropStreamAfterChunks: 0,
     });
+    simulator.setScript(undefined);
     simulator.clearRequests();
   });
   afterEach(async () => {
@@ -373,6 +378,212 @@ describe(LlmClient.name, () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  describe('streaming', () => {
+    /** A call with stream on, collecting the text deltas it hands on. */
+    async function streamed(
+      client: LlmClient,
+      request: ChatRequest = question('Tell me a story'),
+      signal?: AbortSignal,
+    ): Promise<{ deltas: string[]; response: Awaited<ReturnType<LlmClient['chat']>> }> {
+      const deltas: string[] = [];
+      const response = await client.chat(request, {
+        stream: true,
+        signal,
+        onTextDelta: (text) => deltas.push(text),
+      });
+      return { deltas, response };
+    }
+
+    it('asks for a stream with usage, hands on the text as it arrives, and times the first chunk', async () => {
+      simulator.setOptions({ chunkLatencyMs: 20 });
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url });
+      const { deltas, response } = await streamed(client, {
+        ...question('Tell me a story'),
+        maxTokens: 300,
+      });
+      expect(simulator.requests[0].body).toMatchObject({
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: 300,
+      });
+      expect(simulator.requests[0].headers.accept).toBe('text/event-stream');
+      expect(deltas.length).toBeGreaterThan(2);
+      expect(deltas.join('')).toBe(response.message.content);
+      expect(response).toMatchObject({
+        id: expect.stringMatching(/^chatcmpl-/),
+        finishReason: 'stop',
+        usage: { estimated: false },
+        attempts: 1,
+      });
+      expect(response.timeToFirstChunkMs).toBeGreaterThanOrEqual(0);
+      // The first chunk comes at once; the rest are 20 ms apart.
+      expect(response.timeToFirstChunkMs).toBeLessThan(200);
+      const samples = await current().samples();
+      expect(
+        sampleValue(samples, 'llm_time_to_first_token_seconds_count', { model: 'gpt-4o-mini' }),
+      ).toBe(1);
+      expect(current().logs.events('llm.request.completed')).toEqual([
+        expect.objectContaining({ stream: true, time_to_first_chunk_ms: expect.any(Number) }),
+      ]);
+    });
+
+    it('assembles tool calls whose arguments arrive in fragments', async () => {
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url });
+      const { deltas, response } = await streamed(
+        client,
+        question('What is (12+30)*2?', [CALCULATOR]),
+      );
+      expect(deltas).toEqual([]);
+      expect(response.finishReason).toBe('tool_calls');
+      expect(response.message.tool_calls).toEqual([
+        {
+          id: expect.stringMatching(/^call_/),
+          type: 'function',
+          function: { name: 'calculator', arguments: '{"expression":"(12+30)*2"}' },
+        },
+      ]);
+    });
+
+    it('estimates the usage, and flags it, when the stream carries none', async () => {
+      simulator.setOptions({ omitUsage: true });
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url });
+      const request = question('Tell me a story');
+      const { response } = await streamed(client, request);
+      expect(response.usage).toEqual({
+        promptTokens: estimatePromptTokens(request),
+        completionTokens: estimateCompletionTokens(response.message),
+        totalTokens: estimatePromptTokens(request) + estimateCompletionTokens(response.message),
+        estimated: true,
+      });
+    });
+
+    it('retries a failure before the first chunk, and hands on the text once', async () => {
+      simulator.setOptions({ failNext: 1, failureStatus: 503 });
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '2' });
+      const { deltas, response } = await streamed(client);
+      expect(response.attempts).toBe(2);
+      expect(deltas.join('')).toBe(response.message.content);
+    });
+
+    it('retries a proxy silent before the first chunk, within LLM_TIMEOUT_MS per attempt', async () => {
+      simulator.setOptions({ latencyMs: 400 });
+      const client = await clientFor({
+        LLM_PROXY_URL: simulator.url,
+        LLM_TIMEOUT_MS: '100',
+        LLM_MAX_RETRIES: '1',
+      });
+      const error = await rejectionOf(streamed(client));
+      expect(error).toMatchObject({ errorType: 'timeout', attempts: 2 });
+      expect(error.message).toMatch(/^LLM proxy did not answer within 100 ms/);
+      expect(error.timeToFirstChunkMs).toBeUndefined();
+    });
+
+    it('fails at once, without a retry, when the stream breaks off after its first chunk', async () => {
+      simulator.setOptions({ dropStreamAfterChunks: 2 });
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '3' });
+      const deltas: string[] = [];
+      const error = await rejectionOf(
+        client.chat(question('Tell me a story'), {
+          stream: true,
+          onTextDelta: (text) => deltas.push(text),
+        }),
+      );
+      expect(error).toMatchObject({ errorType: 'network', attempts: 1 });
+      expect(error.message).toMatch(/^LLM proxy stream broke off/);
+      expect(error.timeToFirstChunkMs).toBeGreaterThanOrEqual(0);
+      expect(deltas).toHaveLength(1);
+      expect(simulator.requests).toHaveLength(1);
+      expect(await llmRequests('error')).toBe(1);
+      const samples = await current().samples();
+      expect(
+        sampleValue(samples, 'llm_time_to_first_token_seconds_count', { model: 'gpt-4o-mini' }),
+      ).toBe(1);
+    });
+
+    it('times out a stream silent for LLM_TIMEOUT_MS between chunks, and does not retry it', async () => {
+      simulator.setOptions({ chunkLatencyMs: 600 });
+      const client = await clientFor({
+        LLM_PROXY_URL: simulator.url,
+        LLM_TIMEOUT_MS: '200',
+        LLM_MAX_RETRIES: '2',
+      });
+      const error = await rejectionOf(streamed(client));
+      expect(error).toMatchObject({ errorType: 'timeout', attempts: 1 });
+      expect(error.message).toBe('LLM proxy stream went silent for 200 ms');
+      expect(simulator.requests).toHaveLength(1);
+    });
+
+    it('does not time out a stream that keeps writing, however long it takes in all', async () => {
+      simulator.setOptions({ chunkLatencyMs: 60 });
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_TIMEOUT_MS: '150' });
+      const started = performance.now();
+      const { response } = await streamed(client, question('one two three four five six'));
+      expect(performance.now() - started).toBeGreaterThan(300);
+      expect(response.finishReason).toBe('stop');
+    });
+
+    it('aborts a stream when its signal aborts: cancelled, never retried', async () => {
+      simulator.setOptions({ chunkLatencyMs: 5000 });
+      const client = await clientFor({ LLM_PROXY_URL: simulator.url, LLM_MAX_RETRIES: '3' });
+      const controller = new AbortController();
+      const abortedBefore = simulator.abortedChatRequestCount;
+      setTimeout(() => controller.abort(new Error('client gone')), 100);
+      const started = performance.now();
+      const error = await rejectionOf(streamed(client, question(), controller.signal));
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(error).toMatchObject({ errorType: 'cancelled', attempts: 1 });
+      expect(await llmRequests('cancelled')).toBe(1);
+      expect(simulator.requests).toHaveLength(1);
+      await waitFor(() => simulator.abortedChatRequestCount === abortedBefore + 1);
+    });
+
+    it.each([
+      ['data that is not JSON', 'data: {not json\n\n'],
+      ['no chunk at all', ': only a comment\n\n'],
+      ['an error chunk', 'data: {"error":{"message":"upstream died"}}\n\n'],
+    ])('fails a stream with %s as invalid_response, without a retry', async (_case, body) => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      let requests = 0;
+      server.on('request', () => requests++);
+      try {
+        const client = await clientFor({
+          LLM_PROXY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          LLM_MAX_RETRIES: '2',
+        });
+        const error = await rejectionOf(streamed(client));
+        expect(error.errorType).toBe('invalid_response');
+        expect(error.message).toMatch(/^LLM proxy sent an invalid stream/);
+        expect(requests).toBe(1);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('fails a stream that ends before the answer is complete', async () => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Hal' } }] })}\n\n`,
+        );
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const client = await clientFor({
+          LLM_PROXY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        });
+        const error = await rejectionOf(streamed(client));
+        expect(error).toMatchObject({ errorType: 'network', attempts: 1 });
+        expect(error.message).toBe('LLM proxy stream ended before the answer was complete');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
   });
 
   it('throws LlmNotConfiguredError before any I/O when no proxy is configured', async () => {

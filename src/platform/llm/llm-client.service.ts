@@ -6,6 +6,7 @@ import { currentRequestContext } from '../../observability/context';
 import { scrubText } from '../../observability/logging';
 import { failureReport, TraceLlmCall } from '../../observability/observers';
 import type { LlmCallDescriptor } from '../../observability/observers';
+import { ChatStreamAssembler, MalformedStreamError, SseDecoder } from './chat-stream';
 import { resolveUsage } from './chat-usage';
 import { LlmNotConfiguredError, LlmRequestError } from './llm.types';
 import type { ChatRequest, ChatResponse, ToolCall } from './llm.types';
@@ -32,16 +33,26 @@ type AttemptFailure = { error: LlmRequestError; retryable: boolean; retryAfterMs
 export interface ChatOptions {
   /** Stops the call at once (the request in flight is aborted); it fails with errorType `cancelled`. */
   readonly signal?: AbortSignal;
+  /**
+   * Streams the answer from the proxy (`"stream": true` with usage in the last
+   * chunk): LLM_TIMEOUT_MS then bounds the time to the first chunk and each
+   * silence between chunks, not the whole answer, and only a failure before
+   * the first chunk is retried.
+   */
+  readonly stream?: boolean;
+  /** With `stream`: each piece of the answer's text as it arrives (never after a retry). */
+  readonly onTextDelta?: (text: string) => void;
 }
 
 const ERROR_DETAIL_MAX_CHARS = 200;
 
 /** How a chat() call reads as the observer's records: a rename on either side is a compile error. */
-const LLM_CALL: LlmCallDescriptor<[ChatRequest, string, AbortSignal?], ChatResponse> = {
-  subject: (request) => ({
+const LLM_CALL: LlmCallDescriptor<[ChatRequest, string, ChatOptions], ChatResponse> = {
+  subject: (request, _proxyUrl, options) => ({
     model: request.model,
     maxTokens: request.maxTokens,
     messages: request.messages,
+    stream: options.stream === true,
   }),
   report: (response) => ({
     responseId: response.id,
@@ -50,12 +61,14 @@ const LLM_CALL: LlmCallDescriptor<[ChatRequest, string, AbortSignal?], ChatRespo
     usage: response.usage,
     attempts: response.attempts,
     message: response.message,
+    timeToFirstChunkMs: response.timeToFirstChunkMs,
   }),
   failure: (error) => ({
     ...failureReport(error),
     cancelled: error instanceof LlmRequestError && error.errorType === LLM_CANCELLED,
     attempts: error instanceof LlmRequestError ? error.attempts : 1,
     httpStatus: error instanceof LlmRequestError ? error.status : undefined,
+    timeToFirstChunkMs: error instanceof LlmRequestError ? error.timeToFirstChunkMs : undefined,
   }),
 };
 
@@ -100,16 +113,17 @@ export class LlmClient {
     const { proxyUrl } = this.config.llm;
     // Not a model call at all: nothing to trace or count.
     if (proxyUrl === undefined) return Promise.reject(new LlmNotConfiguredError());
-    return this.complete(request, proxyUrl, options.signal);
+    return this.complete(request, proxyUrl, options);
   }
 
   @TraceLlmCall(LLM_CALL)
   private async complete(
     request: ChatRequest,
     proxyUrl: string,
-    cancel?: AbortSignal,
+    options: ChatOptions,
   ): Promise<ChatResponse> {
     const { maxRetries } = this.config.llm;
+    const cancel = options.signal;
     const started = performance.now();
     const body = JSON.stringify({
       model: request.model,
@@ -118,11 +132,16 @@ export class LlmClient {
         ? { tools: request.tools, tool_choice: 'auto' }
         : {}),
       ...tokenCap(request),
+      // The usage arrives in a last chunk of its own only when asked for.
+      ...(options.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
+    const url = `${proxyUrl}/v1/chat/completions`;
     let attempts = 0;
     for (;;) {
       attempts++;
-      const outcome = await this.attempt(`${proxyUrl}/v1/chat/completions`, body, request, cancel);
+      const outcome = options.stream
+        ? await this.streamAttempt(url, body, request, options, started)
+        : await this.attempt(url, body, request, cancel);
       if (!('error' in outcome)) return { ...outcome, attempts };
       if (!outcome.retryable || attempts > maxRetries) {
         throw withAttempts(outcome.error, attempts, performance.now() - started);
@@ -179,18 +198,7 @@ export class LlmClient {
         retryable: true,
       };
     }
-    if (status < 200 || status >= 300) {
-      const retryable = status === 429 || status >= 500;
-      return {
-        error: new LlmRequestError(
-          `LLM proxy answered ${status}${proxyErrorDetail(text)}`,
-          `http_${status}`,
-          status,
-        ),
-        retryable,
-        retryAfterMs: retryable ? this.retryAfterMs(retryAfter) : undefined,
-      };
-    }
+    if (status < 200 || status >= 300) return this.httpFailure(status, text, retryAfter);
     try {
       return parseCompletion(text, request);
     } catch (error) {
@@ -206,11 +214,115 @@ export class LlmClient {
     }
   }
 
-  private headers(): Record<string, string> {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
+  /** An error status: retried on 429 and 5xx, after the Retry-After the proxy asks for. */
+  private httpFailure(status: number, text: string, retryAfter: string | null): AttemptFailure {
+    const retryable = status === 429 || status >= 500;
+    return {
+      error: new LlmRequestError(
+        `LLM proxy answered ${status}${proxyErrorDetail(text)}`,
+        `http_${status}`,
+        status,
+      ),
+      retryable,
+      retryAfterMs: retryable ? this.retryAfterMs(retryAfter) : undefined,
     };
+  }
+
+  /**
+   * One streamed attempt: the answer is assembled chunk by chunk and its text
+   * handed to onTextDelta as it arrives. A timer of LLM_TIMEOUT_MS runs until
+   * the first chunk, then restarts at each chunk: a proxy that goes silent
+   * times out, one that keeps writing does not. A failure before the first
+   * chunk is retryable as for a plain call; after it, the text already handed
+   * on cannot be taken back, so it is final.
+   */
+  private async streamAttempt(
+    url: string,
+    body: string,
+    request: ChatRequest,
+    options: ChatOptions,
+    callStarted: number,
+  ): Promise<Omit<ChatResponse, 'attempts'> | AttemptFailure> {
+    const { timeoutMs } = this.config.llm;
+    const cancel = options.signal;
+    if (cancel?.aborted) return { error: cancelled(), retryable: false };
+    const silence = new AbortController();
+    let timer = setTimeout(() => silence.abort(), timeoutMs);
+    const signal = cancel ? AbortSignal.any([silence.signal, cancel]) : silence.signal;
+    let firstChunkMs: number | undefined;
+    const assembler = new ChatStreamAssembler();
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: this.headers('text/event-stream'),
+        body,
+        signal,
+      });
+      if (response.status < 200 || response.status >= 300) {
+        const retryAfter = response.headers.get('retry-after');
+        return this.httpFailure(response.status, await response.text(), retryAfter);
+      }
+      if (!response.body) throw new MalformedStreamError('the answer has no body');
+      const sse = new SseDecoder();
+      const text = new TextDecoder();
+      reading: for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
+        for (const data of sse.push(text.decode(bytes, { stream: true }))) {
+          firstChunkMs ??= performance.now() - callStarted;
+          clearTimeout(timer);
+          timer = setTimeout(() => silence.abort(), timeoutMs);
+          const delta = assembler.apply(data);
+          if (delta !== '') options.onTextDelta?.(delta);
+          if (assembler.done) break reading;
+        }
+      }
+      if (firstChunkMs === undefined) throw new MalformedStreamError('the stream sent no chunk');
+      if (!assembler.done && !assembler.finished) {
+        return streamFailure(
+          new LlmRequestError('LLM proxy stream ended before the answer was complete', 'network'),
+          firstChunkMs,
+        );
+      }
+      return { ...assembler.result(request), timeToFirstChunkMs: firstChunkMs };
+    } catch (error) {
+      if (cancel?.aborted) return streamFailure(cancelled(error), firstChunkMs);
+      if (error instanceof MalformedStreamError) {
+        return streamFailure(
+          new LlmRequestError(
+            `LLM proxy sent an invalid stream: ${error.message}`,
+            'invalid_response',
+            200,
+          ),
+          firstChunkMs,
+          // A broken proxy, not a transient fault: retrying would repeat it.
+          false,
+        );
+      }
+      if (silence.signal.aborted) {
+        const message =
+          firstChunkMs === undefined
+            ? `LLM proxy did not answer within ${timeoutMs} ms`
+            : `LLM proxy stream went silent for ${timeoutMs} ms`;
+        return streamFailure(
+          new LlmRequestError(message, 'timeout', undefined, { cause: error }),
+          firstChunkMs,
+        );
+      }
+      const reason = networkReason(error);
+      const message =
+        firstChunkMs === undefined
+          ? `LLM proxy unreachable: ${reason}`
+          : `LLM proxy stream broke off: ${reason}`;
+      return streamFailure(
+        new LlmRequestError(message, 'network', undefined, { cause: error }),
+        firstChunkMs,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private headers(accept = 'application/json'): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept };
     if (this.config.llm.apiKey) headers.authorization = `Bearer ${this.config.llm.apiKey}`;
     // Lets the proxy's logs be joined to ours; traceparent is added by the fetch instrumentation.
     const requestId = currentRequestContext()?.requestId;
@@ -260,6 +372,19 @@ export const LLM_CANCELLED = 'cancelled';
 
 function cancelled(cause?: unknown): LlmRequestError {
   return new LlmRequestError('The model call was cancelled', LLM_CANCELLED, undefined, { cause });
+}
+
+/**
+ * A failed streamed attempt: retryable (when its kind is) only before the
+ * first chunk, and carrying the time to it when it arrived.
+ */
+function streamFailure(
+  error: LlmRequestError,
+  firstChunkMs: number | undefined,
+  retryableKind = error.errorType !== LLM_CANCELLED,
+): AttemptFailure {
+  error.timeToFirstChunkMs = firstChunkMs;
+  return { error, retryable: retryableKind && firstChunkMs === undefined };
 }
 
 /** A call that took several attempts says so: "within 60000 ms" alone hides three minutes of retries. */

@@ -43,6 +43,8 @@ export interface ChatResponse {
   usage: ChatUsage;
   /** HTTP attempts it took (retries included). */
   attempts: number;
+  /** Streamed calls: from the call's start (retries included) to the first chunk. */
+  timeToFirstChunkMs?: number;
 }
 
 /** No LLM_PROXY_URL: agent runs answer 503 naming the variable. */
@@ -60,6 +62,8 @@ export class LlmNotConfiguredError extends DependencyUnavailableError {
 export class LlmRequestError extends ClassifiedError {
   /** HTTP attempts made before giving up. */
   attempts = 1;
+  /** A streamed call whose failure came after its first chunk: when that chunk arrived. */
+  timeToFirstChunkMs?: number;
 
   constructor(
     message: string,
