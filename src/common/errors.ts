@@ -10,7 +10,12 @@ export abstract class ClassifiedError extends Error {
 
 /** What a request depended on that could not answer. */
 export type Dependency =
-  'database' | 'budget_ledger' | 'llm_proxy' | 'run_slots' | 'revocation_channel';
+  | 'database'
+  | 'budget_ledger'
+  | 'llm_proxy'
+  | 'run_slots'
+  | 'revocation_channel'
+  | 'run_cancellations';
 
 /**
  * A dependency the request needs cannot answer now (an outage, or one that

@@ -26,8 +26,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const failure = exception instanceof FailureWithRecord ? exception.failure : exception;
-    const body = toErrorBody(failure, currentRequestContext()?.requestId);
-    if (exception instanceof FailureWithRecord) Object.assign(body, exception.record);
+    const body = answerBody(exception, currentRequestContext()?.requestId);
     if (failure instanceof BodyRejectedException) {
       // A client's mistake, but one worth seeing: a pattern of them is a misbehaving or hostile client.
       this.logger.warn(
@@ -61,6 +60,17 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const headers = failure instanceof HttpException ? responseHeaders(failure) : {};
     void reply.status(body.statusCode).headers(headers).send(body);
   }
+}
+
+/**
+ * The body of the answer to a failure: the error body, with the record of a
+ * failure that carries one. Also what a streamed run's last event carries.
+ */
+export function answerBody(exception: unknown, requestId: string | undefined): ErrorBody {
+  const failure = exception instanceof FailureWithRecord ? exception.failure : exception;
+  const body = toErrorBody(failure, requestId);
+  if (exception instanceof FailureWithRecord) Object.assign(body, exception.record);
+  return body;
 }
 
 /** Headers an exception asks for (Retry-After on 429), carried on its response object. */

@@ -1,4 +1,4 @@
-export { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
+export { answerBody, HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 export { createValidationPipe } from './validation.pipe';
 export { handleClientError } from './client-error.handler';
 export { createFrameworkErrorHandler } from './framework-errors.handler';

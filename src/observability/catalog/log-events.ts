@@ -29,6 +29,8 @@ export const LOG_EVENTS = {
   runRefused: 'run.refused',
   runSlotReleaseFailed: 'run.slot.release_failed',
   runInterrupted: 'run.interrupted',
+  runCancelRequested: 'run.cancel.requested',
+  runFinishFailed: 'run.finish.failed',
   runSweepFailed: 'run.sweep.failed',
   // Tenants and their keys
   apiKeyRevoked: 'api_key.revoked',

@@ -4,6 +4,7 @@ import { BudgetObserver } from './budget.observer';
 import { HealthCheckObserver } from './health-check.observer';
 import { LlmCallObserver } from './llm-call.observer';
 import { RunAdmissionObserver } from './run-admission.observer';
+import { RunControlObserver } from './run-control.observer';
 import { RunSweepObserver } from './run-sweep.observer';
 import { ToolCallObserver } from './tool-call.observer';
 
@@ -14,6 +15,7 @@ const OBSERVERS = [
   BudgetObserver,
   HealthCheckObserver,
   RunAdmissionObserver,
+  RunControlObserver,
   RunSweepObserver,
 ];
 

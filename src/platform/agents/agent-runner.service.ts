@@ -10,7 +10,8 @@ import type { Reservation, TenantLimits } from '../budgets';
 import { estimateTokens, LLM_CANCELLED, LlmClient, LlmRequestError } from '../llm';
 import type { ChatMessage, ChatResponse, ToolSchema } from '../llm';
 import { ToolRegistry } from '../tools';
-import { runErrorType, RunTimeoutError } from './run-errors';
+import { RunCancelledByRequestError, runErrorType, RunTimeoutError } from './run-errors';
+import type { RunEventSink } from './run-events';
 
 /** What the runner needs to know about an agent. */
 export interface AgentSpec {
@@ -52,7 +53,10 @@ export interface RunOutcome {
 }
 
 /** How a run reads as the observer's records: a rename on either side is a compile error. */
-const AGENT_RUN: AgentRunDescriptor<[AgentSpec, string, RunCaller, AbortSignal?], RunOutcome> = {
+const AGENT_RUN: AgentRunDescriptor<
+  [AgentSpec, string, RunCaller, AbortSignal?, RunEventSink?],
+  RunOutcome
+> = {
   subject: (agent, input) => ({
     agentId: agent.id,
     agentName: agent.name,
@@ -107,8 +111,11 @@ const RESERVATION_MARGIN_MS = 30_000;
  * thrown, so the caller always has an outcome to store. `signal` stops the run
  * at once: the model call in flight is aborted and no further step or tool
  * call starts. Its reason tells how the run ends: a RunTimeoutError (the
- * run's deadline) is `error` / `run_timeout`, anything else (the client left)
- * `cancelled`.
+ * run's deadline) is `error` / `run_timeout`, a RunCancelledByRequestError
+ * `cancelled` / `cancelled_by_request`, anything else (the client left)
+ * `cancelled` / `client_closed`. With `events` the run is watched: the model's
+ * answers are streamed from the proxy and each step's progress is told as it
+ * happens; without, nothing differs from a run nobody watches.
  */
 @Injectable()
 export class AgentRunner {
@@ -125,6 +132,7 @@ export class AgentRunner {
     input: string,
     caller: RunCaller,
     signal?: AbortSignal,
+    events?: RunEventSink,
   ): Promise<RunOutcome> {
     const started = performance.now();
     const usage: RunUsage = {
@@ -136,7 +144,9 @@ export class AgentRunner {
     let steps = 0;
     let outcome: Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'>;
     try {
-      outcome = await this.loop(agent, input, caller, usage, signal, (step) => (steps = step));
+      outcome = await this.loop(agent, input, caller, usage, signal, events, (step) => {
+        steps = step;
+      });
     } catch (error) {
       outcome = signal?.aborted ? stopped(signal) : failed(error);
     }
@@ -155,6 +165,7 @@ export class AgentRunner {
     caller: RunCaller,
     usage: RunUsage,
     signal: AbortSignal | undefined,
+    events: RunEventSink | undefined,
     onStep: (step: number) => void,
   ): Promise<Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'>> {
     const messages: ChatMessage[] = [];
@@ -168,28 +179,38 @@ export class AgentRunner {
       const reservation = await this.budgets.reserve(caller.tenantId, caller.limits, {
         promptTokens: promptEstimate(messages, toolSchemas),
         maxOutputTokens: agent.maxOutputTokens,
-        // A call cannot outlive its run: the run's deadline aborts it.
-        ttlMs:
-          Math.min(this.llm.worstCaseCallMs, this.config.runs.timeoutMs) + RESERVATION_MARGIN_MS,
+        ttlMs: this.reservationTtlMs(events !== undefined),
       });
-      const response = await this.callModel(agent, messages, toolSchemas, reservation, signal);
+      events?.stepStarted(step);
+      const onText = events && ((text: string) => events.messageDelta(step, text));
+      const response = await this.callModel(
+        agent,
+        messages,
+        toolSchemas,
+        reservation,
+        signal,
+        onText,
+      );
       onStep(step);
       addUsage(usage, response);
       messages.push(response.message);
       lastText = response.message.content;
 
       const calls = response.message.tool_calls ?? [];
-      if (calls.length === 0) return { status: 'success', output: lastText, error: null };
       for (const call of calls) {
         signal?.throwIfAborted();
-        const { result } = await this.tools.execute(
+        events?.toolStarted(step, call);
+        const outcome = await this.tools.execute(
           call.function.name,
           call.function.arguments,
           { tenantId: caller.tenantId, callId: call.id },
           agent.tools,
         );
-        messages.push({ role: 'tool', tool_call_id: call.id, content: result });
+        events?.toolCompleted(step, call, outcome);
+        messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.result });
       }
+      events?.stepCompleted(step, response.usage, response.finishReason);
+      if (calls.length === 0) return { status: 'success', output: lastText, error: null };
     }
     return {
       status: 'max_steps',
@@ -199,9 +220,22 @@ export class AgentRunner {
   }
 
   /**
-   * Calls the model with the reservation's bound as max_tokens, then settles
-   * the reservation to the real usage, or a failed call to what the proxy may
-   * have charged.
+   * How long a call's reservation may hold budget. A call cannot outlive its
+   * run (the run's deadline aborts it), nor a plain call its attempts; a
+   * streamed call has no bound of its own (LLM_TIMEOUT_MS bounds each
+   * silence, not the whole answer), so only the run's deadline bounds it: a
+   * reservation that expired while its answer still streamed would let
+   * other calls spend the same budget.
+   */
+  private reservationTtlMs(streamed: boolean): number {
+    const runMs = this.config.runs.timeoutMs;
+    return (streamed ? runMs : Math.min(this.llm.worstCaseCallMs, runMs)) + RESERVATION_MARGIN_MS;
+  }
+
+  /**
+   * Calls the model with the reservation's bound as max_tokens (streamed
+   * when someone watches the text), then settles the reservation to the real
+   * usage, or a failed call to what the proxy may have charged.
    */
   private async callModel(
     agent: AgentSpec,
@@ -209,6 +243,7 @@ export class AgentRunner {
     tools: ToolSchema[],
     reservation: Reservation,
     signal: AbortSignal | undefined,
+    onText: ((text: string) => void) | undefined,
   ): Promise<ChatResponse> {
     let response: ChatResponse;
     try {
@@ -219,7 +254,7 @@ export class AgentRunner {
           tools: tools.length > 0 ? tools : undefined,
           maxTokens: reservation.outputBound,
         },
-        { signal },
+        onText ? { signal, stream: true, onTextDelta: onText } : { signal },
       );
     } catch (error) {
       const charged =
@@ -253,13 +288,21 @@ function addUsage(usage: RunUsage, response: ChatResponse): void {
   usage.estimated ||= response.usage.estimated;
 }
 
-/** The outcome of a run its signal stopped: its time was up, or its client left. */
+/** The outcome of a run its signal stopped: its time was up, it was cancelled, or its client left. */
 function stopped(
   signal: AbortSignal,
 ): Omit<RunOutcome, 'steps' | 'usage' | 'durationMs' | 'errorType'> {
-  // A run out of time failed; one whose client left was cancelled.
+  // A run out of time failed; one cancelled or whose client left was cancelled.
   if (signal.reason instanceof RunTimeoutError) {
     return { status: 'error', output: null, error: signal.reason.message, failure: signal.reason };
+  }
+  if (signal.reason instanceof RunCancelledByRequestError) {
+    return {
+      status: 'cancelled',
+      output: null,
+      error: signal.reason.message,
+      failure: signal.reason,
+    };
   }
   const failure = new RunCancelledError(signal.reason);
   return { status: 'cancelled', output: null, error: failure.message, failure };

@@ -2,6 +2,7 @@ import {
   ArrayMaxSize,
   ArrayUnique,
   IsArray,
+  IsBoolean,
   IsIn,
   IsNotEmpty,
   IsOptional,
@@ -59,4 +60,14 @@ export class CreateRunDto {
   @IsNotEmpty()
   @MaxLength(32_000)
   input!: string;
+
+  /** Answer with server-sent events as the run works (also chosen by `Accept: text/event-stream`). */
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
+  /** Answer 202 at once; the run goes on without the client. */
+  @IsOptional()
+  @IsBoolean()
+  background?: boolean;
 }

@@ -12,6 +12,7 @@ import type { RunSlotStore } from './run-slot-store';
 import { AgentRunner } from './agent-runner.service';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
+import { RunCancellations } from './run-cancellations.service';
 import { RunSweepRepository } from './run-sweep.repository';
 import { RunSweeper } from './run-sweeper.service';
 import { Run } from './run.entity';
@@ -41,6 +42,7 @@ import { TenantRunSlots } from './tenant-run-slots.service';
           : new MemoryRunSlotStore(),
     },
     TenantRunSlots,
+    RunCancellations,
     RunSweepRepository,
     RunSweeper,
   ],

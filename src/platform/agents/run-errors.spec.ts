@@ -1,6 +1,12 @@
 import { BudgetExceededError } from '../budgets';
 import { LlmRequestError } from '../llm';
-import { RUN_ERROR_TYPES, runDeadline, runErrorType, RunTimeoutError } from './run-errors';
+import {
+  RUN_ERROR_TYPES,
+  RunCancelledByRequestError,
+  runDeadline,
+  runErrorType,
+  RunTimeoutError,
+} from './run-errors';
 
 describe(runDeadline.name, () => {
   it('aborts with a RunTimeoutError naming the bound once the time is up', async () => {
@@ -22,6 +28,18 @@ describe(runDeadline.name, () => {
     deadline.dispose();
   });
 
+  it('stops at whichever of its stops aborts first, with its reason', () => {
+    const client = new AbortController();
+    const cancel = new AbortController();
+    const deadline = runDeadline(10_000, client.signal, undefined, cancel.signal);
+    const reason = new RunCancelledByRequestError();
+    cancel.abort(reason);
+    expect(deadline.signal.reason).toBe(reason);
+    client.abort(new Error('client gone'));
+    expect(deadline.signal.reason).toBe(reason);
+    deadline.dispose();
+  });
+
   it('never aborts once disposed', async () => {
     const deadline = runDeadline(20);
     deadline.dispose();
@@ -35,6 +53,7 @@ describe(runErrorType.name, () => {
     ['success', 'nothing', null, undefined],
     ['max_steps', 'nothing', null, undefined],
     ['cancelled', 'its client leaving', RUN_ERROR_TYPES.clientClosed, new Error('gone')],
+    ['cancelled', 'a cancel request', 'cancelled_by_request', new RunCancelledByRequestError()],
     ['error', 'its deadline', 'run_timeout', new RunTimeoutError(1000)],
     ['error', 'a proxy error', 'http_502', new LlmRequestError('upstream', 'http_502', 502)],
     [

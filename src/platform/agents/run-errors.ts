@@ -14,6 +14,8 @@ export const RUN_ERROR_TYPES = {
   interrupted: 'interrupted',
   /** The client closed the connection; the run is `cancelled`. */
   clientClosed: 'client_closed',
+  /** POST /v1/runs/:id/cancel stopped it; the run is `cancelled`. */
+  cancelledByRequest: 'cancelled_by_request',
   /** A failure nobody anticipated (a bug): the log line has the stack, the record only this. */
   internal: 'internal',
 } as const;
@@ -28,31 +30,52 @@ export class RunTimeoutError extends ClassifiedError {
   }
 }
 
+/** A run stopped by POST /v1/runs/:id/cancel: stored as `cancelled` / `cancelled_by_request`. */
+export class RunCancelledByRequestError extends ClassifiedError {
+  readonly errorType = RUN_ERROR_TYPES.cancelledByRequest;
+
+  constructor() {
+    super('The run was cancelled by POST /v1/runs/:id/cancel');
+    this.name = 'RunCancelledByRequestError';
+  }
+}
+
 /** The stored `error_type` of a run: null when it ended well, else why it did not. */
 export function runErrorType(status: RunStatus, failure: Error | undefined): string | null {
   if (isSuccessfulRunStatus(status)) return null;
-  if (status === 'cancelled') return RUN_ERROR_TYPES.clientClosed;
+  if (status === 'cancelled') {
+    return failure instanceof RunCancelledByRequestError
+      ? RUN_ERROR_TYPES.cancelledByRequest
+      : RUN_ERROR_TYPES.clientClosed;
+  }
   return failure instanceof ClassifiedError ? failure.errorType : RUN_ERROR_TYPES.internal;
 }
 
 export interface RunDeadline {
-  /** Aborts when the client leaves (the client's reason) or the time is up (a RunTimeoutError). */
+  /**
+   * Aborts when one of the run's stop signals does (the client leaving, a
+   * cancel request: their reasons) or the time is up (a RunTimeoutError).
+   */
   readonly signal: AbortSignal;
   /** Clears the timer; call once the run has ended. */
   dispose(): void;
 }
 
 /**
- * What stops one run: its client leaving, or RUN_TIMEOUT_MS. A timer of its
- * own, cleared when the run ends, rather than AbortSignal.timeout, whose
- * timer would outlive every run by up to the whole bound (at a few runs a
- * second and 300 s, a thousand of them pending). Unref'd: it never holds
- * the process open.
+ * What stops one run: RUN_TIMEOUT_MS, or any of `stops` (its client leaving,
+ * a cancel request). A timer of its own, cleared when the run ends, rather
+ * than AbortSignal.timeout, whose timer would outlive every run by up to the
+ * whole bound (at a few runs a second and 300 s, a thousand of them
+ * pending). Unref'd: it never holds the process open.
  */
-export function runDeadline(timeoutMs: number, clientSignal?: AbortSignal): RunDeadline {
+export function runDeadline(
+  timeoutMs: number,
+  ...stops: (AbortSignal | undefined)[]
+): RunDeadline {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new RunTimeoutError(timeoutMs)), timeoutMs);
   timer.unref();
-  const signal = clientSignal ? AbortSignal.any([clientSignal, timeout.signal]) : timeout.signal;
+  const signals = stops.filter((stop): stop is AbortSignal => stop !== undefined);
+  const signal = signals.length > 0 ? AbortSignal.any([...signals, timeout.signal]) : timeout.signal;
   return { signal, dispose: () => clearTimeout(timer) };
 }
