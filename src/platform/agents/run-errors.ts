@@ -68,14 +68,12 @@ export interface RunDeadline {
  * whole bound (at a few runs a second and 300 s, a thousand of them
  * pending). Unref'd: it never holds the process open.
  */
-export function runDeadline(
-  timeoutMs: number,
-  ...stops: (AbortSignal | undefined)[]
-): RunDeadline {
+export function runDeadline(timeoutMs: number, ...stops: (AbortSignal | undefined)[]): RunDeadline {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new RunTimeoutError(timeoutMs)), timeoutMs);
   timer.unref();
   const signals = stops.filter((stop): stop is AbortSignal => stop !== undefined);
-  const signal = signals.length > 0 ? AbortSignal.any([...signals, timeout.signal]) : timeout.signal;
+  const signal =
+    signals.length > 0 ? AbortSignal.any([...signals, timeout.signal]) : timeout.signal;
   return { signal, dispose: () => clearTimeout(timer) };
 }

@@ -77,7 +77,11 @@ export class RunEventStream implements RunEventSink {
 
   messageDelta(step: number, content: string): void {
     // Cleaned as the stored output is, so the deltas add up to it.
-    this.send(RUN_EVENTS.messageDelta, { run_id: this.runId, step, content: storableText(content) });
+    this.send(RUN_EVENTS.messageDelta, {
+      run_id: this.runId,
+      step,
+      content: storableText(content),
+    });
   }
 
   toolStarted(step: number, call: ToolCall): void {

@@ -202,7 +202,8 @@ export class RunsService implements BeforeApplicationShutdown {
     try {
       sink.completed(await this.execute(admitted, { stop, events: sink }));
     } catch (error) {
-      if (!(error instanceof FailureWithRecord)) this.control.runFinishFailed(admitted.run.id, error);
+      if (!(error instanceof FailureWithRecord))
+        this.control.runFinishFailed(admitted.run.id, error);
       sink.failed(answerBody(error, currentRequestContext()?.requestId));
     }
   }
@@ -217,7 +218,8 @@ export class RunsService implements BeforeApplicationShutdown {
     const work = this.execute(admitted).catch((error: unknown) => {
       // A run that ended badly is on record (and reported by the run's observer); only an end
       // that could not be stored is news here, and nobody else would hear of it.
-      if (!(error instanceof FailureWithRecord)) this.control.runFinishFailed(admitted.run.id, error);
+      if (!(error instanceof FailureWithRecord))
+        this.control.runFinishFailed(admitted.run.id, error);
     });
     this.background.add(work);
     void work.finally(() => this.background.delete(work));
