@@ -13,6 +13,7 @@ import {
   type Doc,
 } from '../../helpers/deploy-artefacts';
 import { abandonRequest } from '../../helpers/abandon';
+import { openEventStream } from '../../helpers/sse';
 import { startLlmSimulatorForApp } from '../../helpers/llm-simulator';
 import {
   createAgent,
@@ -121,6 +122,13 @@ describe('deploy/ artefacts against a real Prometheus scraping the running app',
     // A tool call (calculator), LLM tokens, cost, budget gauges.
     expect((await runAgent(app.url, rich.key, agents.rich, 'What is 2+3?')).status).toBe(201);
     expect((await runAgent(app.url, rich.key, agents.unpriced, 'Hello')).status).toBe(201);
+    // A streamed run: its model calls stream from the proxy, timed to their first chunk.
+    const streamed = await openEventStream(app.url, `/v1/agents/${agents.rich}/runs`, {
+      headers: { authorization: `Bearer ${rich.key}` },
+      body: { input: 'What is 3+4?', stream: true },
+    });
+    await streamed.ended;
+    expect(streamed.events.at(-1)?.event).toBe('run.completed');
     // A tenant at its limit of runs in flight (TENANT_MAX_CONCURRENT_RUNS=1): one more is refused.
     simulator.setOptions({ latencyMs: 500 });
     const callsBefore = simulator.chatRequestCount;
