@@ -1,4 +1,4 @@
-import { shortenAtWord } from './demo-output';
+import { eventTimeline, parseEventStream, shortenAtWord } from './demo-output';
 
 describe(shortenAtWord.name, () => {
   it('leaves text that fits as it is', () => {
@@ -32,5 +32,34 @@ describe(shortenAtWord.name, () => {
     const short = shortenAtWord(`id ${'x'.repeat(40)}`, 20);
     expect(short).toBe(`id ${'x'.repeat(16)}…`);
     expect(short).toHaveLength(20);
+  });
+});
+
+describe(parseEventStream.name, () => {
+  it('reads each event with its JSON data, skipping comments, with LF or CRLF', () => {
+    const body =
+      'event: run.created\ndata: {"id":"r1"}\n\n: ping\n\n' +
+      'event: message.delta\r\ndata: {"content":"Hi"}\r\n\r\ndata: plain\n\n';
+    expect(parseEventStream(body)).toEqual([
+      { event: 'run.created', data: { id: 'r1' } },
+      { event: 'message.delta', data: { content: 'Hi' } },
+      { event: 'message', data: 'plain' },
+    ]);
+  });
+});
+
+describe(eventTimeline.name, () => {
+  it('shows the events in order, each run of one name once with its count', () => {
+    expect(
+      eventTimeline([
+        'run.created',
+        'step.started',
+        'message.delta',
+        'message.delta',
+        'message.delta',
+        'step.completed',
+      ]),
+    ).toBe('run.created → step.started → message.delta ×3 → step.completed');
+    expect(eventTimeline([])).toBe('');
   });
 });

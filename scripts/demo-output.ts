@@ -12,3 +12,43 @@ export function shortenAtWord(text: string, max: number): string {
   const head = boundary >= max / 2 ? room.slice(0, boundary) : room;
   return `${head.replace(/[\s,;:]+$/, '')}…`;
 }
+
+/** One server-sent event of a streamed run, as the demo reads it. */
+export interface DemoEvent {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** The events of a whole server-sent-events body (LF or CRLF; comments such as `: ping` skipped). */
+export function parseEventStream(body: string): DemoEvent[] {
+  return body
+    .split(/\r?\n\r?\n/)
+    .map((block) => block.split(/\r?\n/).filter((line) => line !== '' && !line.startsWith(':')))
+    .filter((lines) => lines.length > 0)
+    .map((lines) => {
+      const field = (name: string): string[] =>
+        lines
+          .filter((line) => line.startsWith(`${name}:`))
+          .map((line) => line.slice(name.length + 1).replace(/^ /, ''));
+      const data = field('data').join('\n');
+      let parsed: unknown = data;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        // not JSON: kept as text
+      }
+      return { event: field('event')[0] ?? 'message', data: parsed };
+    });
+}
+
+/** The event names in order, a run of the same name shown once with its count: `message.delta ×4`. */
+export function eventTimeline(names: readonly string[]): string {
+  const parts: string[] = [];
+  for (let at = 0; at < names.length;) {
+    let end = at;
+    while (end < names.length && names[end] === names[at]) end++;
+    parts.push(end - at > 1 ? `${names[at]} ×${end - at}` : names[at]);
+    at = end;
+  }
+  return parts.join(' → ');
+}

@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startLlmSimulator } from '../tools/llm-simulator';
 import type { LlmSimulator } from '../tools/llm-simulator';
-import { shortenAtWord } from './demo-output';
+import { eventTimeline, parseEventStream, shortenAtWord } from './demo-output';
 
 interface DemoOptions {
   port: number;
@@ -102,6 +102,32 @@ async function api(
   return { status: res.status, body: (await res.json()) as ApiBody };
 }
 
+/**
+ * One run as server-sent events (`"stream": true`): the events as they came,
+ * then the run they ended with.
+ */
+async function streamedRun(
+  base: string,
+  key: string,
+  agentId: string,
+  input: string,
+): Promise<void> {
+  const res = await fetch(`${base}/v1/agents/${agentId}/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ input, stream: true }),
+  });
+  const events = parseEventStream(await res.text());
+  const last = events[events.length - 1];
+  const run = (last?.event === 'run.failed' ? (last.data as { run?: ApiBody }).run : last?.data) as
+    ApiBody | undefined;
+  console.log(
+    `${res.status} ${input} (${bold('streamed')}: ${res.headers.get('content-type')})\n` +
+      `    ${eventTimeline(events.map((event) => event.event))}\n` +
+      `    -> ${run?.status}: ${shortenAtWord(String(run?.output ?? run?.error), 100)}`,
+  );
+}
+
 async function waitUntilReady(base: string, app: ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -169,6 +195,8 @@ function whereToLook(base: string, tenant: Tenant, agentId: string, logFile: str
   curl -s ${auth} ${base}/v1/budget
   curl -s -X POST ${auth} -H 'content-type: application/json' \\
     -d '{"input":"What is 6*7?"}' ${base}/v1/agents/${agentId}/runs
+  curl -sN -X POST ${auth} -H 'content-type: application/json' \\
+    -d '{"input":"What is 6*7?","stream":true}' ${base}/v1/agents/${agentId}/runs
 Logs: ${logFile} (JSON lines; LOG_LEVEL and LOG_FORMAT change them).
 Traces: start the demo with ENABLE_TELEMETRY=true and an OTLP collector on OTLP_ENDPOINT (docs/tracing.md).`;
 }
@@ -277,6 +305,7 @@ async function main(): Promise<void> {
       const answer = shortenAtWord(String(res.body.output ?? res.body.message), 100);
       console.log(`${res.status} ${input}\n    -> ${res.body.status}: ${answer}`);
     }
+    await streamedRun(base, corp.key, math.body.id as string, 'What is 6 * 7, streamed?');
 
     // A second tenant with a small budget runs until it is refused: the 429
     // path, the budget metrics and alerts. Demo Corp keeps its budget for the

@@ -77,11 +77,15 @@ describe('the demo', () => {
     expect(output).toMatch(/Europe\/Paris\?\s+-> success/);
     expect(output).toMatch(/refunds take\?\s+-> success: .*Refund policy/);
     expect(output).toMatch(/429 after \d+ runs: The daily token budget is exhausted/);
+    // One run streamed as server-sent events, its steps as they came.
+    expect(output).toMatch(
+      /200 What is 6 \* 7, streamed\? \(streamed: text\/event-stream; charset=utf-8\)\n {4}run\.created → step\.started → tool\.started → tool\.completed → step\.completed → step\.started → message\.delta ×\d+ → step\.completed → run\.completed\n {4}-> success: The result is 42\./,
+    );
     expect(output).toContain('Where to look');
     expect(output).toContain(`http://127.0.0.1:${port}/metrics`);
     // Answers fit one line and are cut between words, never inside one.
     const answers = [...output.matchAll(/^ {4}-> \w+: (.*)$/gm)].map((match) => match[1]);
-    expect(answers).toHaveLength(4);
+    expect(answers).toHaveLength(5);
     for (const answer of answers) {
       expect(answer.length).toBeLessThanOrEqual(100);
       if (answer.endsWith('…')) expect(answer).toMatch(/[^\s,;:]…$/);
@@ -116,9 +120,9 @@ describe('the demo', () => {
       const commands = printedCommands(demo.output());
       expect(
         commands.map((command) => /\/(metrics|health|v1\/budget|runs)\b/.exec(command)?.[1]),
-      ).toEqual(['metrics', 'health', 'v1/budget', 'runs']);
+      ).toEqual(['metrics', 'health', 'v1/budget', 'runs', 'runs']);
 
-      const [metrics, health, budget, agentRun] = await Promise.all(
+      const [metrics, health, budget, agentRun, streamedRun] = await Promise.all(
         commands.map(async (command) => (await run('bash', ['-c', command])).stdout),
       );
       expect(metrics).toMatch(/^llm_tokens_total\{[^}]*model="sim-small"/m);
@@ -131,6 +135,12 @@ describe('the demo', () => {
         (JSON.parse(budget) as { daily: { remaining: number } }).daily.remaining,
       ).toBeGreaterThan(0);
       expect(JSON.parse(agentRun)).toMatchObject({
+        status: 'success',
+        output: 'The result is 42.',
+      });
+      expect(streamedRun).toMatch(/^event: run\.created\ndata: \{"id":"[0-9a-f-]{36}"/);
+      const completed = /event: run\.completed\ndata: (.*)\n\n$/.exec(streamedRun);
+      expect(JSON.parse(completed?.[1] ?? 'null')).toMatchObject({
         status: 'success',
         output: 'The result is 42.',
       });
