@@ -120,6 +120,18 @@ async function untilInactive(stack: Stack, names: readonly AlertName[]): Promise
   }
 }
 
+/** Waits until neither Prometheus nor Alertmanager holds any of `names`. */
+async function untilGone(stack: Stack, names: readonly AlertName[]): Promise<void> {
+  await untilInactive(stack, names);
+  await waitFor(
+    async () =>
+      (await stack.alertmanager.alerts()).every(
+        (alert) => !names.includes(alert.labels.alertname ?? ''),
+      ),
+    { timeoutMs: ALERT_TIMEOUT_MS, intervalMs: 200 },
+  );
+}
+
 function describeAlerts(alerts: readonly PrometheusAlert[]): string {
   const listed = alerts.map((alert) => `${alert.labels.alertname} (${alert.state})`);
   return `Prometheus holds: ${listed.join(', ') || 'no alert'}`;
@@ -166,15 +178,7 @@ const SCENARIOS: readonly Scenario[] = [
       // first would lift the inhibition while the window still holds them, and Alertmanager would
       // then rightly deliver HighErrorRate late (the runbook says so; the integration test of
       // the inhibit rules shows it).
-      const consequences = ['HighErrorRate', 'LLMRequestsFailing', 'AgentRunsFailing'];
-      await untilInactive(stack, consequences);
-      await waitFor(
-        async () =>
-          (await stack.alertmanager.alerts()).every(
-            (alert) => !consequences.includes(alert.labels.alertname ?? ''),
-          ),
-        { timeoutMs: ALERT_TIMEOUT_MS, intervalMs: 200 },
-      );
+      await untilGone(stack, ['HighErrorRate', 'LLMRequestsFailing', 'AgentRunsFailing']);
       stack.simulator.setOptions({ hang: false, hangHealth: false });
       await stack.platform.startRuns(1);
     },
@@ -197,15 +201,7 @@ const SCENARIOS: readonly Scenario[] = [
     remove: async (stack) => {
       // As with the proxy: the consequences leave their windows while the cause still holds them.
       await stack.platform.stopRuns();
-      const consequences = ['HighErrorRate', 'AgentRunsFailing'];
-      await untilInactive(stack, consequences);
-      await waitFor(
-        async () =>
-          (await stack.alertmanager.alerts()).every(
-            (alert) => !consequences.includes(alert.labels.alertname ?? ''),
-          ),
-        { timeoutMs: ALERT_TIMEOUT_MS, intervalMs: 200 },
-      );
+      await untilGone(stack, ['HighErrorRate', 'AgentRunsFailing']);
       stack.simulator.setOptions({ errorRate: 0 });
       await stack.platform.startRuns(1);
     },

@@ -1,6 +1,8 @@
+import Redis from 'ioredis';
 import { currentWindows } from '../../../src/platform/budgets/budget-period';
 import { BUDGET_STORE } from '../../../src/platform/budgets/budget-store';
 import type { BudgetStore } from '../../../src/platform/budgets/budget-store';
+import type { RedisBudgetStore } from '../../../src/platform/budgets/redis-budget.store';
 import { startLlmSimulator } from '../../../tools/llm-simulator';
 import type { LlmSimulator } from '../../../tools/llm-simulator';
 import { startTestApp, TestApp } from '../../helpers/app';
@@ -137,6 +139,33 @@ describe('a run past RUN_TIMEOUT_MS', () => {
         request_id: 'timed-out-run-1',
       }),
     ]);
+  });
+
+  it("gives the call's reservation an expiry within the run's deadline, not the call's worst case", async () => {
+    const store = app.app.get<RedisBudgetStore>(BUDGET_STORE);
+    const redis = new Redis('redis://127.0.0.1:6379');
+    try {
+      const callsBefore = sim.chatRequestCount;
+      const reservedAt = Date.now();
+      const pending = runAgent(app.url, tenant.key, agentId, 'What is 1+1?');
+      await waitFor(() => sim.chatRequestCount > callsBefore, { timeoutMs: 5000 });
+      const [, due] = store.reservationKeys(tenant.id);
+      // Settled records of the earlier runs are due hours later, when they are forgotten.
+      const live = await redis.zrange(
+        due,
+        reservedAt,
+        reservedAt + 3_600_000,
+        'BYSCORE',
+        'WITHSCORES',
+      );
+      // Three 60 s attempts and their backoff would be over 200 s; the run ends after 2 s.
+      const dueAt = Math.max(...live.filter((_, i) => i % 2 === 1).map(Number));
+      expect(dueAt - reservedAt).toBeLessThanOrEqual(RUN_TIMEOUT_MS + 30_000 + 1000);
+      expect(dueAt - reservedAt).toBeGreaterThanOrEqual(RUN_TIMEOUT_MS + 30_000 - 1000);
+      expect((await pending).status).toBe(504);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('leaves a run that ends in time alone', async () => {
