@@ -226,7 +226,9 @@ const SCENARIOS: readonly Scenario[] = [
     fault: 'clients give up on their runs (they close the connection before the answer: 499)',
     fires: ['ClientsAbandoningRequests'],
     inject: (stack) => {
-      stack.simulator.setOptions({ latencyMs: 400 });
+      // Slower than the clients wait (100 ms), well within LLM_TIMEOUT_MS (500 ms) even on a busy
+      // machine: the calls that finish must not time out.
+      stack.simulator.setOptions({ latencyMs: 250 });
       stack.platform.startAbandoningClients(2);
     },
     whileFiring: (_stack, firing) => {
@@ -290,8 +292,8 @@ const SCENARIOS: readonly Scenario[] = [
       'a tenant keeps more runs in flight than TENANT_MAX_CONCURRENT_RUNS (6 slow runs, 3 allowed)',
     fires: ['TenantRunsThrottled'],
     inject: async (stack) => {
-      // Slow, but within LLM_TIMEOUT_MS: the runs succeed, there are just too many at once.
-      stack.simulator.setOptions({ latencyMs: 300 });
+      // Slow, but well within LLM_TIMEOUT_MS: the runs succeed, there are just too many at once.
+      stack.simulator.setOptions({ latencyMs: 250 });
       await stack.platform.startRuns(6);
     },
     remove: async (stack) => {
@@ -483,7 +485,7 @@ class Platform {
     this.thrifty = undefined;
   }
 
-  /** Clients of the main tenant that start runs and close the connection 150 ms later. */
+  /** Clients of the main tenant that start runs and close the connection 100 ms later. */
   startAbandoningClients(workers: number): void {
     this.abandoning = Array.from({ length: workers }, () =>
       repeat(
@@ -496,7 +498,7 @@ class Platform {
               'content-type': 'application/json',
             },
             body: JSON.stringify({ input: 'What is 2+2?' }),
-            afterMs: 150,
+            afterMs: 100,
           }).catch(() => undefined),
         50,
       ),
