@@ -178,6 +178,67 @@ describe('httpServerTracingPlugin', () => {
     });
   });
 
+  describe('at a ratio between 0 and 1, deciding before any span work', () => {
+    let tracing: InMemoryTracing;
+    let server: FastifyInstance;
+
+    beforeAll(async () => {
+      tracing = startInMemoryTracing({ TRACE_SAMPLE_RATIO: '0.5' });
+      server = await buildServer();
+      await server.ready();
+    });
+    afterAll(async () => {
+      await server.close();
+      await tracing.stop();
+    });
+    beforeEach(() => tracing.reset());
+
+    it('traces about the ratio of new requests, each one whole, and the rest not at all', async () => {
+      const requests = 400;
+      const traceIds: (string | null)[] = [];
+      for (let i = 0; i < requests; i++) {
+        const response = await server.inject({ method: 'GET', url: `/v1/agents/${i}` });
+        traceIds.push(response.json<{ trace_id: string | null }>().trace_id);
+        expect(response.headers.traceresponse === undefined).toBe(traceIds[i] === null);
+      }
+      const spans = await tracing.collectSpans();
+      const sampled = traceIds.filter((id): id is string => id !== null);
+      // Binomial(400, 0.5): the standard deviation is 10 requests, so this fails 1 in 10^15 runs.
+      expect(sampled.length).toBeGreaterThan(120);
+      expect(sampled.length).toBeLessThan(280);
+      for (const traceId of sampled) {
+        const trace = spans.filter((span) => span.spanContext().traceId === traceId);
+        const server = trace.filter((span) => span.kind === SpanKind.SERVER);
+        expect(server).toHaveLength(1);
+        const inner = spanNamed(trace, 'lookup');
+        expect(inner.parentSpanContext?.spanId).toBe(server[0].spanContext().spanId);
+      }
+      // Nothing else: a declined request leaves no span anywhere, not even an orphan 'lookup'.
+      expect(spans).toHaveLength(sampled.length * 2);
+    });
+
+    it("still follows a caller's sampled traceparent, whatever the draw", async () => {
+      for (let i = 0; i < 20; i++) {
+        const response = await server.inject({
+          method: 'GET',
+          url: '/v1/agents/1',
+          headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` },
+        });
+        expect(response.json()).toEqual({ trace_id: TRACE_ID });
+      }
+      const spans = await tracing.collectSpans();
+      expect(spans.filter((span) => span.kind === SpanKind.SERVER)).toHaveLength(20);
+    });
+
+    it('leaves spans outside any request to the ratio', async () => {
+      for (let i = 0; i < 200; i++) await withSpan('background', {}, () => Promise.resolve());
+      const count = (await tracing.collectSpans()).length;
+      // Binomial(200, 0.5) within 7 standard deviations: the admission of requests does not leak here.
+      expect(count).toBeGreaterThan(50);
+      expect(count).toBeLessThan(150);
+    });
+  });
+
   describe('with telemetry off', () => {
     it('opens no span and adds no trace context', async () => {
       const fastify = Fastify();

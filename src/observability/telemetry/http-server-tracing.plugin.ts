@@ -14,7 +14,8 @@ import { isProbePath, SPAN_NAME } from '../catalog';
 import { REQUEST_CONTEXT_PLUGIN } from '../context';
 import { ATTR, TRACE_RESPONSE_HEADER } from './gen-ai.attributes';
 import { stampRequestAttributes } from './request-attributes.span-processor';
-import { activeTracer } from './telemetry.state';
+import { ADMITTED_ROOT_CONTEXT, admitsNewRequestTrace } from './request-root.sampler';
+import { activeTracer, rootSampleRatio } from './telemetry.state';
 
 export const HTTP_SERVER_TRACING_PLUGIN = 'eap-http-server-tracing';
 
@@ -40,13 +41,19 @@ export const httpServerTracingPlugin = fp(
       done();
       return;
     }
+    const ratio = rootSampleRatio();
     fastify.addHook('onRequest', (request, reply, next) => {
       const ctx = request.requestContext;
-      if (!ctx || isProbePath(request.url)) {
+      const newTrace = request.headers.traceparent === undefined;
+      if (!ctx || (newTrace && !admitsNewRequestTrace(ratio)) || isProbePath(request.url)) {
         next();
         return;
       }
-      const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+      // Extracted even for a new trace: the caller's baggage travels on.
+      const parent = propagation.extract(
+        newTrace ? ADMITTED_ROOT_CONTEXT : ROOT_CONTEXT,
+        request.headers,
+      );
       const route = request.routeOptions.url;
       const span = tracer.startSpan(
         SPAN_NAME.httpServer(request.method, route),
@@ -54,8 +61,8 @@ export const httpServerTracingPlugin = fp(
         parent,
       );
       const { traceId, spanId, traceFlags } = span.spanContext();
-      // An unsampled new trace (no caller's traceparent) has nothing to continue or propagate:
-      // skipping the context switch is the cheap path of most requests at low sampling ratios.
+      // An unsampled trace without a valid caller's context (a traceparent that did not
+      // parse) has nothing to continue or propagate.
       if (!(traceFlags & TraceFlags.SAMPLED) && trace.getSpanContext(parent) === undefined) {
         next();
         return;

@@ -12,11 +12,7 @@ import {
 } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { APP_VERSION } from '../../common';
 import type { AppConfig } from '../../config';
@@ -29,6 +25,7 @@ import {
   RateLimitedWarningExporter,
 } from './rate-limited-warning.exporter';
 import { RequestAttributesSpanProcessor } from './request-attributes.span-processor';
+import { RequestRootSampler } from './request-root.sampler';
 import { activateTracing, deactivateTracing } from './telemetry.state';
 import { TelemetryLog } from './telemetry.log';
 
@@ -103,7 +100,7 @@ export function startTelemetry(config: AppConfig, options: TelemetryStartOptions
   const sdk = new NodeSDK({
     resource: buildResource(config),
     autoDetectResources: false,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(telemetry.sampleRatio) }),
+    sampler: new ParentBasedSampler({ root: new RequestRootSampler(telemetry.sampleRatio) }),
     spanProcessors,
     instrumentations,
     // Metrics are prom-client's and logs pino's: no OpenTelemetry pipelines for them.
@@ -112,7 +109,10 @@ export function startTelemetry(config: AppConfig, options: TelemetryStartOptions
   });
   sdk.start();
   running = { sdk, instrumentations, dropped };
-  activateTracing({ captureMessageContent: telemetry.captureMessageContent });
+  activateTracing({
+    captureMessageContent: telemetry.captureMessageContent,
+    sampleRatio: telemetry.sampleRatio,
+  });
 
   log.info(LOG_EVENTS.telemetryInitialized, 'OpenTelemetry tracing started', {
     exporter: 'otlp-grpc',

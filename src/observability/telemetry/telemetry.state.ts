@@ -10,13 +10,23 @@ interface TelemetryState {
   active: boolean;
   captureMessageContent: boolean;
   tracer: Tracer | undefined;
+  sampleRatio: number;
 }
 
-const state: TelemetryState = { active: false, captureMessageContent: false, tracer: undefined };
+const state: TelemetryState = {
+  active: false,
+  captureMessageContent: false,
+  tracer: undefined,
+  sampleRatio: 0,
+};
 
-export function activateTracing(options: { captureMessageContent: boolean }): void {
+export function activateTracing(options: {
+  captureMessageContent: boolean;
+  sampleRatio: number;
+}): void {
   state.active = true;
   state.captureMessageContent = options.captureMessageContent;
+  state.sampleRatio = options.sampleRatio;
   state.tracer = trace.getTracer(TRACER_NAME);
 }
 
@@ -24,6 +34,7 @@ export function deactivateTracing(): void {
   state.active = false;
   state.captureMessageContent = false;
   state.tracer = undefined;
+  state.sampleRatio = 0;
 }
 
 /** The tracer when telemetry is on, else undefined (callers take the no-op path). */
@@ -37,4 +48,9 @@ export function isTracingActive(): boolean {
 
 export function captureMessageContent(): boolean {
   return state.captureMessageContent;
+}
+
+/** The root sampling ratio of new traces (TRACE_SAMPLE_RATIO) while telemetry is on. */
+export function rootSampleRatio(): number {
+  return state.sampleRatio;
 }
