@@ -16,7 +16,7 @@ import {
 } from './bench-report';
 import type { LoadResult } from './load';
 
-function load(requestsPerSecond: number, cpuMicrosPerRequest = 50): LoadResult {
+function load(requestsPerSecond: number, cpuMicrosPerRequest = 50, rssMaxMiB = 115): LoadResult {
   return {
     requestsPerSecond,
     latencyP50Ms: 1,
@@ -27,6 +27,7 @@ function load(requestsPerSecond: number, cpuMicrosPerRequest = 50): LoadResult {
     cpuMicrosPerRequest,
     rssBeforeMiB: 100,
     rssAfterMiB: 110,
+    rssMaxMiB,
   };
 }
 
@@ -82,6 +83,13 @@ describe('bench report', () => {
       completed: 2400,
     });
     expect(summary.cpuMicrosPerRequest).toBeCloseTo((400 * 10 + 1200 * 20 + 800 * 10) / 2400);
+  });
+
+  it('keeps the highest RSS sampled in any round', () => {
+    expect(summariseRounds([load(1, 1, 150), load(1, 1, 180), load(1, 1, 160)]).rssMaxMiB).toBe(
+      180,
+    );
+    expect(summariseRounds([]).rssMaxMiB).toBeNaN();
   });
 
   it('compares modes round by round, so drift of the machine cancels out', () => {

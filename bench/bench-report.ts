@@ -57,6 +57,8 @@ export interface EndpointSummary {
   readonly failed: number;
   readonly rssBeforeMiB: number;
   readonly rssAfterMiB: number;
+  /** The highest RSS sampled during the measured windows of all rounds. */
+  readonly rssMaxMiB: number;
 }
 
 export interface BenchSettings {
@@ -112,6 +114,7 @@ export function summariseRounds(results: readonly LoadResult[]): EndpointSummary
     failed: results.reduce((sum, result) => sum + result.failed, 0),
     rssBeforeMiB: results[0]?.rssBeforeMiB ?? NaN,
     rssAfterMiB: results.at(-1)?.rssAfterMiB ?? NaN,
+    rssMaxMiB: results.length > 0 ? Math.max(...results.map((result) => result.rssMaxMiB)) : NaN,
   };
 }
 
@@ -279,7 +282,7 @@ export function endpointTable(runs: readonly ModeRun[], endpoint: EndpointKey): 
       'app CPU µs/req',
       'vs bare, implied by CPU',
       'failed',
-      'RSS MiB before → after',
+      'RSS MiB before → after (max)',
     ],
     runs.map((run) => {
       const summary = summariseRounds(run.rounds[endpoint]);
@@ -294,7 +297,7 @@ export function endpointTable(runs: readonly ModeRun[], endpoint: EndpointKey): 
         fixed(summary.cpuMicrosPerRequest, 0),
         isBare || !bare ? '(baseline)' : percent(cpuImpliedRatio(run, bare, endpoint), 1),
         String(summary.failed),
-        `${fixed(summary.rssBeforeMiB, 0)} → ${fixed(summary.rssAfterMiB, 0)}`,
+        `${fixed(summary.rssBeforeMiB, 0)} → ${fixed(summary.rssAfterMiB, 0)} (${fixed(summary.rssMaxMiB, 0)})`,
       ];
     }),
   );
@@ -315,7 +318,7 @@ export function renderReport(input: ReportInput): string {
     '# Benchmark results',
     `Run ${settings.startedAt} on ${settings.cpus} CPUs (1-minute load average ${fixed(settings.loadAverage, 1)} at the start), Node ${settings.node}; ` +
       `${settings.connections} connections; ${settings.rounds} interleaved rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per mode and endpoint; ` +
-      `whole run ${fixed(settings.totalSeconds, 0)} s. autocannon, the LLM simulator and the OTLP receivers run in the bench process; each mode's app ` +
+      `whole run ${fixed(settings.totalSeconds, 0)} s. autocannon runs in a load worker forked by the bench; the LLM simulator and the OTLP receivers in the bench process; each mode's app ` +
       'is the built app in its own child process, started as `npm run start:prod` starts it, all on the same cores. Real PostgreSQL and Redis.',
     markdownTable(
       ['mode', 'configuration'],

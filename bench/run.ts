@@ -27,7 +27,14 @@ import {
   type BenchDatabase,
 } from './bench-stores';
 import { summariseProfile, type CpuProfile, type ProfileSummary } from './cpu-profile';
-import { measureLoad, stopAllLoad, type LoadResult, type LoadTarget } from './load';
+import {
+  killLoadWorkers,
+  measureLoad,
+  startLoadWorker,
+  type LoadResult,
+  type LoadTarget,
+  type LoadWorker,
+} from './load';
 import { startOtlpSpanCounter, type OtlpSpanCounter } from './otlp-span-counter';
 
 const ADMIN_API_KEY = 'bench-admin-key-0123456789abcdef';
@@ -36,6 +43,7 @@ const RUN_INPUT = 'What is (2+3)*4?';
 const HUGE_BUDGET = 1_000_000_000_000;
 
 interface Resources {
+  loadWorker?: LoadWorker;
   simulator?: LlmSimulator;
   receivers: OtlpSpanCounter[];
   database?: BenchDatabase;
@@ -50,7 +58,7 @@ let interrupted = false;
 /** Idempotent: called at the end, on failure and on Ctrl-C. */
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
-    stopAllLoad();
+    killLoadWorkers();
     killBenchApps();
     const steps: [string, () => unknown][] = [
       ['LLM simulator', () => resources.simulator?.close()],
@@ -89,7 +97,10 @@ async function main(): Promise<void> {
     throw error;
   }
   // A child started while the clean-up was already running is still killed on the way out.
-  process.once('exit', killBenchApps);
+  process.once('exit', () => {
+    killLoadWorkers();
+    killBenchApps();
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       interrupted = true;
@@ -102,6 +113,10 @@ async function main(): Promise<void> {
   const loadAverage = loadavg()[0];
   log(`measuring /metrics with ${options.tenants} tenants (separate process)`);
   const metrics = await runMetricsProbe(options.tenants);
+
+  const worker = await startLoadWorker();
+  resources.loadWorker = worker;
+  log(`load worker (autocannon) started, pid ${worker.pid}`);
 
   resources.workDir = mkdtempSync(join(tmpdir(), 'eap-bench-'));
   resources.simulator = await startLlmSimulator({
@@ -158,12 +173,13 @@ async function main(): Promise<void> {
     for (const endpoint of ['info', 'runs'] as const) {
       // Rotated each round so no mode always follows the same neighbour.
       for (const entry of rotate(live, round)) {
-        const result = await measureLoad(entry.app, entry.targets[endpoint], load);
+        const result = await measureLoad(worker, entry.app, entry.targets[endpoint], load);
         entry.rounds[endpoint].push(result);
         log(
           `round ${round + 1}/${options.rounds} ${endpoint.padEnd(4)} ${entry.mode.name.padEnd(14)} ` +
             `${fixed(result.requestsPerSecond, 0).padStart(6)} req/s  p99 ${result.latencyP99Ms} ms  ` +
-            `${fixed(result.cpuMicrosPerRequest, 0)} µs CPU/req${result.failed ? `  ${result.failed} FAILED` : ''}`,
+            `${fixed(result.cpuMicrosPerRequest, 0)} µs CPU/req  RSS max ${fixed(result.rssMaxMiB, 0)} MiB` +
+            `${result.failed ? `  ${result.failed} FAILED` : ''}`,
         );
       }
     }
@@ -195,7 +211,7 @@ async function main(): Promise<void> {
       const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable });
       log(`profiling ${name} on /v1/info`);
       profiles.push(
-        await profileMode(mode, {
+        await profileMode(worker, mode, {
           env: commonEnv,
           logFile: join(resources.workDir, `${name}.profiled.log`),
           durationSeconds: Math.max(options.durationSeconds, 8),
@@ -330,6 +346,7 @@ interface ProfiledMode {
  * measured load (start-up and warm-up are skipped by time).
  */
 async function profileMode(
+  worker: LoadWorker,
   mode: BenchMode,
   options: { env: Env; logFile: string; durationSeconds: number; connections: number },
 ): Promise<ProfiledMode> {
@@ -346,9 +363,12 @@ async function profileMode(
   try {
     const target: LoadTarget = { label: 'info', method: 'GET', path: '/v1/info' };
     const load = { connections: options.connections, warmupSeconds: 0 };
-    await measureLoad(app, target, { ...load, durationSeconds: 3 });
+    await measureLoad(worker, app, target, { ...load, durationSeconds: 3 });
     skipFirstMs = Date.now() - app.spawnedAt;
-    result = await measureLoad(app, target, { ...load, durationSeconds: options.durationSeconds });
+    result = await measureLoad(worker, app, target, {
+      ...load,
+      durationSeconds: options.durationSeconds,
+    });
     untilMs = Date.now() - app.spawnedAt;
   } finally {
     await app.stop();
@@ -377,7 +397,7 @@ function profileReport(profiles: readonly ProfiledMode[]): string {
     'Each profiled mode ran once more, alone, under `node --cpu-prof`: 3 s of warm-up, then the measured load; ' +
       'only the samples of the measured load are counted (not start-up, warm-up or shutdown). Self time is divided by the requests answered in that time ' +
       "(µs per request; the profiler itself adds some). V8 samples the main thread's wall time: a native frame such as " +
-      '`writeUtf8String` (socket write) also absorbs time the thread spent descheduled while autocannon ran, so compare ' +
+      '`writeUtf8String` (socket write) also absorbs time the thread spent descheduled while the load worker or another process ran, so compare ' +
       'the JavaScript owners, and the /proc CPU row for the total. Profiles: ' +
       profiles.map((profile) => `\`${profile.file}\``).join(', ') +
       ' (git-ignored; open them in Chrome DevTools).',
