@@ -12,6 +12,9 @@ export const MODE_NAMES = [
 
 export type ModeName = (typeof MODE_NAMES)[number];
 
+/** The platform's built app, or the plain NestJS reference app (bench/plain-app.ts). */
+export type AppKind = 'platform' | 'plain';
+
 export interface ModeEndpoints {
   /** The local OTLP receiver (http://127.0.0.1:PORT). */
   readonly otlpReceiver: string;
