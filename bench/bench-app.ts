@@ -1,12 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Env } from '../src/config';
+import type { AppKind } from './bench-modes';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 const DIST_MAIN = join(REPO_ROOT, 'dist/src/main.js');
 const DIST_PRELOAD = join(REPO_ROOT, 'dist/src/instrumentation.js');
+const DIST_PLAIN = join(REPO_ROOT, 'dist/bench/plain-app.js');
+
+/** How each kind of app is started, and the path that answers 200 once it serves. */
+const LAUNCH: Record<AppKind, { preload?: string; main: string; readyPath: string }> = {
+  platform: { preload: DIST_PRELOAD, main: DIST_MAIN, readyPath: '/health/ready' },
+  plain: { main: DIST_PLAIN, readyPath: '/v1/info' },
+};
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on every Linux we run). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -31,6 +39,8 @@ export interface BenchApp {
 }
 
 export interface StartBenchAppOptions {
+  /** The platform (default) or the plain NestJS reference app (bench/plain-app.ts). */
+  readonly app?: AppKind;
   readonly env: Env;
   readonly logFile: string;
   /** Extra node flags (e.g. --cpu-prof). */
@@ -42,18 +52,21 @@ export interface StartBenchAppOptions {
 const running = new Set<ChildProcess>();
 
 /**
- * Starts the BUILT app exactly as production does (`node --enable-source-maps
- * --require dist/src/instrumentation.js dist/src/main.js`) on a free port,
- * stdout and stderr to `logFile`, and waits for /health/ready.
+ * Starts the BUILT platform app exactly as production does (`node
+ * --enable-source-maps --require dist/src/instrumentation.js dist/src/main.js`),
+ * or the built plain app, on a free port, stdout and stderr to `logFile`, and
+ * waits until it serves.
  */
 export async function startBenchApp(options: StartBenchAppOptions): Promise<BenchApp> {
-  for (const file of [DIST_MAIN, DIST_PRELOAD]) statSync(file); // fails clearly when not built
+  const launch = LAUNCH[options.app ?? 'platform'];
+  for (const file of [launch.preload, launch.main]) if (file) statSync(file); // fails clearly when not built
+  const preload = launch.preload ? ['--require', launch.preload] : [];
   const port = await freePort();
   const output = openSync(options.logFile, 'w');
   const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
-    ['--enable-source-maps', ...(options.nodeArgs ?? []), '--require', DIST_PRELOAD, DIST_MAIN],
+    ['--enable-source-maps', ...(options.nodeArgs ?? []), ...preload, launch.main],
     {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
@@ -90,7 +103,7 @@ export async function startBenchApp(options: StartBenchAppOptions): Promise<Benc
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the app exited during start-up:\n${tail(options.logFile)}`);
     }
-    if (await isReady(url)) return app;
+    if (await isReady(`${url}${launch.readyPath}`)) return app;
     if (Date.now() > deadline) {
       await app.stop(2000);
       throw new Error(`the app was not ready within the timeout:\n${tail(options.logFile)}`);
@@ -116,7 +129,7 @@ export function sampleProcess(pid: number): ProcessSample {
 
 async function isReady(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
     await response.arrayBuffer();
     return response.ok;
   } catch {
@@ -142,5 +155,44 @@ export function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolvePort(port));
     });
+  });
+}
+
+export interface RawResponse {
+  /** Status line and headers, up to and including the blank line. */
+  readonly head: string;
+  readonly body: Buffer;
+}
+
+/**
+ * One keep-alive GET as autocannon sends it, read off the socket as the app
+ * wrote it: the bytes, headers included, that each answer under load costs.
+ */
+export function getRaw(baseUrl: string, path: string, timeoutMs = 5000): Promise<RawResponse> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolveResponse, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = Buffer.alloc(0);
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`GET ${path}: no whole answer within ${timeoutMs} ms`)),
+    );
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`GET ${path}: connection closed mid-answer`)));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const head = received.subarray(0, headEnd + 4).toString('latin1');
+      const length = /^content-length:\s*(\d+)/im.exec(head)?.[1];
+      if (length === undefined) {
+        socket.destroy(new Error(`GET ${path}: no content-length in\n${head}`));
+        return;
+      }
+      const body = received.subarray(headEnd + 4);
+      if (body.length < Number(length)) return;
+      resolveResponse({ head, body });
+      socket.destroy();
+    });
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
   });
 }

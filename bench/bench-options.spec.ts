@@ -13,8 +13,9 @@ describe(parseBenchOptions.name, () => {
     expect(options).toMatchObject({ durationSeconds: 3, warmupSeconds: 0, connections: 8 });
   });
 
-  it('keeps bare first whatever subset of modes is asked for', () => {
+  it('keeps the references plain and bare first whatever subset of modes is asked for', () => {
     expect(parseBenchOptions(['--modes', 'full-100,metrics']).modes).toEqual([
+      'plain',
       'bare',
       'metrics',
       'full-100',

@@ -1,4 +1,4 @@
-import { MODE_NAMES, type ModeName } from './bench-modes';
+import { MODE_NAMES, REFERENCE_MODES, type ModeName } from './bench-modes';
 
 export interface BenchOptions {
   /** Seconds of measured load per endpoint and mode. */
@@ -9,7 +9,7 @@ export interface BenchOptions {
   readonly connections: number;
   /** Measurements of every mode and endpoint, interleaved round by round. */
   readonly rounds: number;
-  /** Modes to run; bare is always one of them. */
+  /** Modes to run; plain and bare are always among them. */
   readonly modes: readonly ModeName[];
   /**
    * Modes profiled after the measurements: each runs once more alone under
@@ -39,7 +39,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --warmup <s>        warm-up seconds before each measurement (default ${DEFAULT_OPTIONS.warmupSeconds})
   --connections <n>   concurrent connections (default ${DEFAULT_OPTIONS.connections})
   --rounds <n>        interleaved measurements of every mode and endpoint (default ${DEFAULT_OPTIONS.rounds})
-  --modes <a,b,...>   subset of: ${MODE_NAMES.join(', ')} (bare always runs)
+  --modes <a,b,...>   subset of: ${MODE_NAMES.join(', ')} (${REFERENCE_MODES.join(' and ')} always run)
   --profile <a,b,..>  profile these modes (and bare) under node --cpu-prof on /v1/info; report top frames
   --tenants <n>       tenants' budget series for the /metrics render cost (default ${DEFAULT_OPTIONS.tenants})
   --output <file>     markdown report (default ${DEFAULT_OPTIONS.output})`;
@@ -97,7 +97,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         break;
       case 'modes': {
         const chosen = new Set(modeList(value));
-        options.modes = MODE_NAMES.filter((name) => name === 'bare' || chosen.has(name));
+        options.modes = MODE_NAMES.filter(
+          (name) => REFERENCE_MODES.includes(name) || chosen.has(name),
+        );
         break;
       }
       default:

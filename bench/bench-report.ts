@@ -1,5 +1,7 @@
-import type { ModeName } from './bench-modes';
-import type { LoadResult } from './load';
+import type { EndpointKey, ModeName } from './bench-modes';
+import { RSS_SAMPLE_INTERVAL_MS, type LoadResult } from './load';
+
+export type { EndpointKey } from './bench-modes';
 
 /** What bench/metrics-cost.probe.ts measures in a process of its own. */
 export interface MetricsProbeResult {
@@ -20,8 +22,6 @@ export interface MetricsProbeResult {
   readonly scrapeLoopRenderP99Ms: number;
 }
 
-export type EndpointKey = 'info' | 'runs';
-
 export const ENDPOINT_TITLES: Record<EndpointKey, string> = {
   info: '`GET /v1/info` (cheap endpoint)',
   runs: '`POST /v1/agents/:id/runs` (2 model calls + 1 tool, simulator at 0 ms)',
@@ -32,7 +32,7 @@ export interface ModeRun {
   /** The mode's name, marked when it ran under the profiler. */
   readonly label: string;
   readonly description: string;
-  /** One measurement per round, in round order. */
+  /** One measurement per round, in round order; none on an endpoint the mode is not measured on. */
   readonly rounds: Record<EndpointKey, readonly LoadResult[]>;
   /** RSS right after start-up and at the end of the mode's last measurement, in MiB. */
   readonly rssStartMiB: number;
@@ -57,6 +57,8 @@ export interface EndpointSummary {
   readonly failed: number;
   readonly rssBeforeMiB: number;
   readonly rssAfterMiB: number;
+  /** The highest RSS sampled during the measured windows of all rounds. */
+  readonly rssMaxMiB: number;
 }
 
 export interface BenchSettings {
@@ -64,12 +66,24 @@ export interface BenchSettings {
   readonly warmupSeconds: number;
   readonly connections: number;
   readonly rounds: number;
+  /** `model name` from /proc/cpuinfo. */
+  readonly cpuModel: string;
+  /** Cores the bench could use (os.availableParallelism()). */
   readonly cpus: number;
   readonly node: string;
   readonly startedAt: string;
   readonly totalSeconds: number;
-  /** 1-minute load average when the bench started: other work on the machine. */
-  readonly loadAverage: number;
+  /** 1-minute load averages when the bench started and ended: other work on the machine. */
+  readonly loadAverageStart: number;
+  readonly loadAverageEnd: number;
+}
+
+/** One `GET /v1/info` answer as it went over the socket. */
+export interface ResponseSize {
+  readonly mode: ModeName;
+  /** Status line and headers, the blank line included. */
+  readonly headBytes: number;
+  readonly bodyBytes: number;
 }
 
 export interface TargetCheck {
@@ -82,7 +96,14 @@ export interface TargetCheck {
 export const TARGETS = {
   full10MinRatio: 0.85,
   full100MinRatio: 0.7,
-  metricsRenderMaxMs: 25,
+  /** App CPU per agent run, as a multiple of bare's. */
+  full10MaxRunCpuRatio: 1.05,
+  full100MaxRunCpuRatio: 1.2,
+  /** What the platform's hooks may cost with observability off, over plain NestJS, on /v1/info. */
+  bareOverPlainMaxMicros: 1,
+  /** full-10's highest RSS under load over bare's. */
+  full10MaxRssOverBareMiB: 40,
+  metricsRenderMaxMs: 10,
   collectorDownMinRatioToFull10: 0.95,
   collectorDownMaxRssGrowth: 0.1,
 } as const;
@@ -112,6 +133,39 @@ export function summariseRounds(results: readonly LoadResult[]): EndpointSummary
     failed: results.reduce((sum, result) => sum + result.failed, 0),
     rssBeforeMiB: results[0]?.rssBeforeMiB ?? NaN,
     rssAfterMiB: results.at(-1)?.rssAfterMiB ?? NaN,
+    rssMaxMiB: results.length > 0 ? Math.max(...results.map((result) => result.rssMaxMiB)) : NaN,
+  };
+}
+
+/** The highest RSS sampled while the mode was under measured load, on any endpoint and round. */
+export function maxRssMiB(run: ModeRun): number {
+  const all = [...run.rounds.info, ...run.rounds.runs];
+  return all.length > 0 ? Math.max(...all.map((result) => result.rssMaxMiB)) : NaN;
+}
+
+/** App CPU per request of `run` as a multiple of `reference`'s (1.1: 10% more CPU per request). */
+export function cpuRatio(run: ModeRun, reference: ModeRun, endpoint: EndpointKey): number {
+  return ratio(
+    summariseRounds(run.rounds[endpoint]).cpuMicrosPerRequest,
+    summariseRounds(reference.rounds[endpoint]).cpuMicrosPerRequest,
+  );
+}
+
+/** CPU µs per request of `run` minus `reference`'s, over all rounds and round by round. */
+export function cpuDifference(
+  run: ModeRun,
+  reference: ModeRun,
+  endpoint: EndpointKey,
+): { readonly micros: number; readonly perRound: readonly number[] } {
+  const mine = run.rounds[endpoint];
+  const theirs = reference.rounds[endpoint];
+  const perRound: number[] = [];
+  for (let i = 0; i < Math.min(mine.length, theirs.length); i++) {
+    perRound.push(mine[i].cpuMicrosPerRequest - theirs[i].cpuMicrosPerRequest);
+  }
+  return {
+    micros: summariseRounds(mine).cpuMicrosPerRequest - summariseRounds(theirs).cpuMicrosPerRequest,
+    perRound,
   };
 }
 
@@ -182,67 +236,149 @@ function find(runs: readonly ModeRun[], mode: ModeName): ModeRun | undefined {
   return runs.find((run) => run.mode === mode);
 }
 
+/** "bare 17186 req/s, 50.0 µs/req": the reference's own cost, beside every ratio. */
+function cost(run: ModeRun, endpoint: EndpointKey): string {
+  const summary = summariseRounds(run.rounds[endpoint]);
+  const unit = endpoint === 'info' ? 'req' : 'run';
+  return `${run.mode} ${fixed(summary.requestsPerSecond, 0)} ${unit}/s, ${fixed(summary.cpuMicrosPerRequest, 1)} µs/${unit}`;
+}
+
+const NOT_RUN = { measured: 'not run', pass: undefined } as const;
+
 export function checkTargets(
   runs: readonly ModeRun[],
   metrics: MetricsProbeResult | undefined,
 ): TargetCheck[] {
+  const plain = find(runs, 'plain');
   const bare = find(runs, 'bare');
+  const full10 = find(runs, 'full-10');
+  const down = find(runs, 'collector-down');
   const checks: TargetCheck[] = [];
+
   const throughputChecks = (mode: ModeName, min: number): void => {
     const run = find(runs, mode);
     const measured = run && bare ? pairedThroughputRatio(run, bare, 'info') : NaN;
-    checks.push({
-      target: `${mode}: /v1/info throughput >= ${percent(min)} of bare`,
-      measured: run ? percent(measured, 1) : 'not run',
-      pass: run && bare ? measured >= min : undefined,
-    });
     const implied = run && bare ? cpuImpliedRatio(run, bare, 'info') : NaN;
-    checks.push({
-      target: `${mode}: the same, implied by app CPU per request`,
-      measured: run ? percent(implied, 1) : 'not run',
-      pass: run && bare ? implied >= min : undefined,
-    });
+    checks.push(
+      {
+        target: `${mode}: /v1/info throughput >= ${percent(min)} of bare`,
+        ...(run && bare
+          ? { measured: `${percent(measured, 1)} (${cost(bare, 'info')})`, pass: measured >= min }
+          : NOT_RUN),
+      },
+      {
+        target: `${mode}: the same, implied by app CPU per request`,
+        ...(run && bare
+          ? { measured: `${percent(implied, 1)} (${cost(bare, 'info')})`, pass: implied >= min }
+          : NOT_RUN),
+      },
+    );
   };
   throughputChecks('full-10', TARGETS.full10MinRatio);
   throughputChecks('full-100', TARGETS.full100MinRatio);
 
+  for (const [mode, max] of [
+    ['full-10', TARGETS.full10MaxRunCpuRatio],
+    ['full-100', TARGETS.full100MaxRunCpuRatio],
+  ] as const) {
+    const run = find(runs, mode);
+    const value = run && bare ? cpuRatio(run, bare, 'runs') : NaN;
+    checks.push({
+      target: `${mode}: app CPU per agent run <= ${fixed(max, 2)}× bare's`,
+      ...(run && bare
+        ? {
+            measured: `${fixed(value, 2)}×: ${fixed(summariseRounds(run.rounds.runs).cpuMicrosPerRequest, 0)} µs/run (${cost(bare, 'runs')})`,
+            pass: value <= max,
+          }
+        : NOT_RUN),
+    });
+  }
+
+  const overPlain = plain && bare ? cpuDifference(bare, plain, 'info') : undefined;
   checks.push({
-    target: `/metrics render < ${TARGETS.metricsRenderMaxMs} ms with ${metrics?.tenants ?? 1000} tenants`,
-    measured: metrics ? `${fixed(metrics.renderMs, 2)} ms` : 'not run',
-    pass: metrics ? metrics.renderMs < TARGETS.metricsRenderMaxMs : undefined,
-  });
-  checks.push({
-    target: '/metrics: the same, in CPU time of the render',
-    measured: metrics ? `${fixed(metrics.renderCpuMs, 2)} ms` : 'not run',
-    pass: metrics ? metrics.renderCpuMs < TARGETS.metricsRenderMaxMs : undefined,
+    target: `bare over plain NestJS: /v1/info app CPU per request <= +${fixed(TARGETS.bareOverPlainMaxMicros, 0)} µs`,
+    ...(overPlain && plain && bare
+      ? {
+          measured:
+            `${signed(overPlain.micros, 2)} µs/req (per round ${overPlain.perRound.map((value) => signed(value, 1)).join(', ')}; ` +
+            `${cost(plain, 'info')}; ${cost(bare, 'info')})`,
+          pass: overPlain.micros <= TARGETS.bareOverPlainMaxMicros,
+        }
+      : NOT_RUN),
   });
 
-  const full10 = find(runs, 'full-10');
-  const down = find(runs, 'collector-down');
+  const full10Max = full10 ? maxRssMiB(full10) : NaN;
+  const bareMax = bare ? maxRssMiB(bare) : NaN;
+  checks.push({
+    target: `full-10: highest RSS under load <= bare's + ${TARGETS.full10MaxRssOverBareMiB} MiB`,
+    ...(full10 && bare
+      ? {
+          measured: `${signed(full10Max - bareMax)} MiB: ${fixed(full10Max, 0)} MiB (bare ${fixed(bareMax, 0)} MiB)`,
+          pass: full10Max <= bareMax + TARGETS.full10MaxRssOverBareMiB,
+        }
+      : NOT_RUN),
+  });
+
+  checks.push(
+    {
+      target: `/metrics render < ${TARGETS.metricsRenderMaxMs} ms (median) with ${metrics?.tenants ?? 1000} tenants`,
+      ...(metrics
+        ? {
+            measured: `${fixed(metrics.renderMs, 2)} ms`,
+            pass: metrics.renderMs < TARGETS.metricsRenderMaxMs,
+          }
+        : NOT_RUN),
+    },
+    {
+      target: '/metrics: the same, in CPU time of the render',
+      ...(metrics
+        ? {
+            measured: `${fixed(metrics.renderCpuMs, 2)} ms`,
+            pass: metrics.renderCpuMs < TARGETS.metricsRenderMaxMs,
+          }
+        : NOT_RUN),
+    },
+  );
+
   for (const endpoint of ['info', 'runs'] as const) {
-    const value = full10 && down ? pairedThroughputRatio(down, full10, endpoint) : NaN;
-    checks.push({
-      target: `collector-down: ${endpoint === 'info' ? '/v1/info' : 'runs'} throughput within ${percent(1 - TARGETS.collectorDownMinRatioToFull10)} of full-10`,
-      measured: full10 && down ? `${percent(value, 1)} of full-10` : 'not run',
-      pass: full10 && down ? value >= TARGETS.collectorDownMinRatioToFull10 : undefined,
-    });
-    const implied = full10 && down ? cpuImpliedRatio(down, full10, endpoint) : NaN;
-    checks.push({
-      target: `collector-down: the same, implied by app CPU per request`,
-      measured: full10 && down ? `${percent(implied, 1)} of full-10` : 'not run',
-      pass: full10 && down ? implied >= TARGETS.collectorDownMinRatioToFull10 : undefined,
-    });
+    const both = full10 && down ? { full10, down } : undefined;
+    const value = both ? pairedThroughputRatio(both.down, both.full10, endpoint) : NaN;
+    const implied = both ? cpuImpliedRatio(both.down, both.full10, endpoint) : NaN;
+    const beside = both
+      ? `${cost(both.full10, endpoint)}${bare ? `; ${cost(bare, endpoint)}` : ''}`
+      : '';
+    checks.push(
+      {
+        target: `collector-down: ${endpoint === 'info' ? '/v1/info' : 'runs'} throughput within ${percent(1 - TARGETS.collectorDownMinRatioToFull10)} of full-10`,
+        ...(both
+          ? {
+              measured: `${percent(value, 1)} of full-10 (${beside})`,
+              pass: value >= TARGETS.collectorDownMinRatioToFull10,
+            }
+          : NOT_RUN),
+      },
+      {
+        target: `collector-down: the same, implied by app CPU per request`,
+        ...(both
+          ? {
+              measured: `${percent(implied, 1)} of full-10 (${beside})`,
+              pass: implied >= TARGETS.collectorDownMinRatioToFull10,
+            }
+          : NOT_RUN),
+      },
+    );
   }
   const downGrowth = down ? rssGrowthMiB(down) : NaN;
   const full10Growth = full10 ? rssGrowthMiB(full10) : NaN;
   const allowance = full10 ? full10.rssEndMiB * TARGETS.collectorDownMaxRssGrowth : NaN;
   checks.push({
     target: `collector-down: RSS flat (growth after round 1 <= full-10's + ${percent(TARGETS.collectorDownMaxRssGrowth)} of its RSS)`,
-    measured:
-      full10 && down
-        ? `${signed(downGrowth)} MiB to ${fixed(down.rssEndMiB, 0)} MiB (full-10: ${signed(full10Growth)} MiB to ${fixed(full10.rssEndMiB, 0)} MiB)`
-        : 'not run',
-    pass: full10 && down ? downGrowth <= full10Growth + allowance : undefined,
+    ...(full10 && down
+      ? {
+          measured: `${signed(downGrowth)} MiB to ${fixed(down.rssEndMiB, 0)} MiB (full-10: ${signed(full10Growth)} MiB to ${fixed(full10.rssEndMiB, 0)} MiB)`,
+          pass: downGrowth <= full10Growth + allowance,
+        }
+      : NOT_RUN),
   });
   return checks;
 }
@@ -257,8 +393,8 @@ export function rssGrowthMiB(run: ModeRun): number {
   return run.rssEndMiB - from;
 }
 
-function signed(value: number): string {
-  return `${value >= 0 ? '+' : ''}${fixed(value, 0)}`;
+function signed(value: number, digits = 0): string {
+  return `${value >= 0 ? '+' : ''}${fixed(value, digits)}`;
 }
 
 function verdict(pass: boolean | undefined): string {
@@ -279,24 +415,26 @@ export function endpointTable(runs: readonly ModeRun[], endpoint: EndpointKey): 
       'app CPU µs/req',
       'vs bare, implied by CPU',
       'failed',
-      'RSS MiB before → after',
+      'RSS MiB before → after (max)',
     ],
-    runs.map((run) => {
-      const summary = summariseRounds(run.rounds[endpoint]);
-      const isBare = run.mode === 'bare';
-      return [
-        run.label,
-        fixed(summary.requestsPerSecond, 0),
-        `${fixed(summary.minRequestsPerSecond, 0)}–${fixed(summary.maxRequestsPerSecond, 0)}`,
-        isBare || !bare ? '(baseline)' : percent(pairedThroughputRatio(run, bare, endpoint), 1),
-        fixed(summary.latencyP50Ms, 0),
-        fixed(summary.latencyP99Ms, 0),
-        fixed(summary.cpuMicrosPerRequest, 0),
-        isBare || !bare ? '(baseline)' : percent(cpuImpliedRatio(run, bare, endpoint), 1),
-        String(summary.failed),
-        `${fixed(summary.rssBeforeMiB, 0)} → ${fixed(summary.rssAfterMiB, 0)}`,
-      ];
-    }),
+    runs
+      .filter((run) => run.rounds[endpoint].length > 0)
+      .map((run) => {
+        const summary = summariseRounds(run.rounds[endpoint]);
+        const isBare = run.mode === 'bare';
+        return [
+          run.label,
+          fixed(summary.requestsPerSecond, 0),
+          `${fixed(summary.minRequestsPerSecond, 0)}–${fixed(summary.maxRequestsPerSecond, 0)}`,
+          isBare || !bare ? '(baseline)' : percent(pairedThroughputRatio(run, bare, endpoint), 1),
+          fixed(summary.latencyP50Ms, 0),
+          fixed(summary.latencyP99Ms, 0),
+          fixed(summary.cpuMicrosPerRequest, 0),
+          isBare || !bare ? '(baseline)' : percent(cpuImpliedRatio(run, bare, endpoint), 1),
+          String(summary.failed),
+          `${fixed(summary.rssBeforeMiB, 0)} → ${fixed(summary.rssAfterMiB, 0)} (${fixed(summary.rssMaxMiB, 0)})`,
+        ];
+      }),
   );
 }
 
@@ -304,8 +442,31 @@ export interface ReportInput {
   readonly settings: BenchSettings;
   readonly runs: readonly ModeRun[];
   readonly metrics: MetricsProbeResult | undefined;
+  /** One /v1/info answer of bare and of plain, as written to the socket. */
+  readonly infoResponses?: readonly ResponseSize[];
   readonly profile?: string;
 }
+
+/** Where each process of the bench runs; nothing is pinned to a core. */
+const PROCESSES: readonly (readonly [string, string])[] = [
+  [
+    'bench (`dist/bench/run.js`)',
+    `LLM simulator (0 ms), OTLP/gRPC span-counting receivers, sampling of each app's CPU (/proc/<pid>/stat) around every measured window and its RSS (VmRSS) every ${RSS_SAMPLE_INTERVAL_MS} ms within it`,
+  ],
+  [
+    'load worker (`dist/bench/load-worker.js`, forked)',
+    'autocannon: the warm-up and the measured window are two separate loads, so the bench samples the app exactly at the ends of the measured one',
+  ],
+  [
+    "one child per mode's app",
+    'platform modes: the built app started as `npm run start:prod` starts it; plain: `dist/bench/plain-app.js`',
+  ],
+  ['/metrics probe (`dist/bench/metrics-cost.probe.js`)', 'before any app starts, alone'],
+  [
+    'PostgreSQL, Redis',
+    'the shared servers of this machine (a database and key prefix of its own)',
+  ],
+];
 
 /** The whole markdown report: settings, one table per endpoint, spans, /metrics cost, targets. */
 export function renderReport(input: ReportInput): string {
@@ -313,14 +474,41 @@ export function renderReport(input: ReportInput): string {
   const sections: string[] = [];
   sections.push(
     '# Benchmark results',
-    `Run ${settings.startedAt} on ${settings.cpus} CPUs (1-minute load average ${fixed(settings.loadAverage, 1)} at the start), Node ${settings.node}; ` +
-      `${settings.connections} connections; ${settings.rounds} interleaved rounds of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per mode and endpoint; ` +
-      `whole run ${fixed(settings.totalSeconds, 0)} s. autocannon, the LLM simulator and the OTLP receivers run in the bench process; each mode's app ` +
-      'is the built app in its own child process, started as `npm run start:prod` starts it, all on the same cores. Real PostgreSQL and Redis.',
+    markdownTable(
+      ['setting', 'value'],
+      [
+        ['date', settings.startedAt],
+        ['CPU', `${settings.cpuModel}, ${settings.cpus} cores`],
+        [
+          '1-minute load average',
+          `${fixed(settings.loadAverageStart, 2)} at the start, ${fixed(settings.loadAverageEnd, 2)} at the end`,
+        ],
+        ['Node', settings.node],
+        [
+          'load',
+          `${settings.connections} connections; ${settings.rounds} interleaved ${settings.rounds === 1 ? 'round' : 'rounds'} of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per mode and endpoint`,
+        ],
+        ['whole run', `${fixed(settings.totalSeconds, 0)} s`],
+      ],
+    ),
+    'Every process shares the same cores:',
+    markdownTable(['process', 'what runs there'], PROCESSES),
     markdownTable(
       ['mode', 'configuration'],
       runs.map((run) => [run.mode, run.description]),
     ),
+    ...(input.infoResponses && input.infoResponses.length > 0
+      ? [
+          'One `GET /v1/info` answer as written to the socket: ' +
+            input.infoResponses
+              .map(
+                (response) =>
+                  `${response.mode} ${response.headBytes} B of status line and headers + ${response.bodyBytes} B of body`,
+              )
+              .join('; ') +
+            '.',
+        ]
+      : []),
   );
   for (const endpoint of ['info', 'runs'] as const) {
     const failed = runs.filter((run) => summariseRounds(run.rounds[endpoint]).failed > 0);
@@ -334,7 +522,9 @@ export function renderReport(input: ReportInput): string {
           ]
         : []),
       `"vs bare" is the median over rounds of this mode's throughput over bare's in the same round. ` +
-        `Bare's own rounds spread over ${percent(bareSpread(runs, endpoint), 1)} of its median: throughput differences smaller than that are noise; ` +
+        (settings.rounds > 1
+          ? `Bare's own rounds spread over ${percent(bareSpread(runs, endpoint), 1)} of its median: throughput differences smaller than that are noise; `
+          : 'With one round there is no noise floor: run several before trusting a throughput difference; ') +
         'app CPU per request is much less sensitive to the other load on the machine.',
     );
   }

@@ -1,6 +1,7 @@
-import autocannon from 'autocannon';
-import type { AutocannonInstance, AutocannonResult } from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type { BenchApp } from './bench-app';
+import type { FireResult, LoadWorkerMessage, LoadWorkerReply } from './load-protocol';
 
 export interface LoadTarget {
   readonly label: string;
@@ -23,68 +24,157 @@ export interface LoadResult {
   readonly cpuMicrosPerRequest: number;
   readonly rssBeforeMiB: number;
   readonly rssAfterMiB: number;
+  /** The highest RSS sampled during the measured window, its two ends included. */
+  readonly rssMaxMiB: number;
 }
 
-/** Instances still running, so Ctrl-C can stop them. */
-const active = new Set<AutocannonInstance>();
+/** How often the app's RSS is read while it is under measured load. */
+export const RSS_SAMPLE_INTERVAL_MS = 250;
 
-export function stopAllLoad(): void {
-  for (const instance of active) instance.stop();
+const WORKER_SCRIPT = join(__dirname, 'load-worker.js');
+
+/** autocannon in a child process of its own (bench/load-worker.ts), driven over IPC. */
+export interface LoadWorker {
+  readonly pid: number;
+  /** `durationSeconds` of load on the target; resolves with autocannon's numbers. */
+  fire(
+    url: string,
+    target: LoadTarget,
+    options: { connections: number; durationSeconds: number },
+  ): Promise<FireResult>;
+  /** SIGKILL; a load in flight rejects. */
+  kill(): void;
+}
+
+/** Every worker still running, so clean-up and Ctrl-C can kill them. */
+const workers = new Set<ChildProcess>();
+
+/** Kills every load worker still running (by its PID: they are ours), without waiting. */
+export function killLoadWorkers(): void {
+  for (const child of workers) child.kill('SIGKILL');
+}
+
+export function startLoadWorker(readyTimeoutMs = 30_000): Promise<LoadWorker> {
+  const child = fork(WORKER_SCRIPT, [], {
+    execArgv: ['--enable-source-maps'],
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', TZ: 'UTC' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  workers.add(child);
+  const pending = new Map<
+    number,
+    { resolve(result: FireResult): void; reject(error: Error): void }
+  >();
+  let nextId = 1;
+  let exit: string | undefined;
+
+  child.on('message', (message: LoadWorkerReply) => {
+    if (message.type === 'ready') return;
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.type === 'done') waiter?.resolve(message.result);
+    else waiter?.reject(new Error(`the load worker failed: ${message.error}`));
+  });
+  child.once('exit', (code, signal) => {
+    workers.delete(child);
+    exit = `the load worker exited (${signal ?? `code ${code}`})`;
+    for (const waiter of pending.values()) waiter.reject(new Error(exit));
+    pending.clear();
+  });
+
+  const worker: LoadWorker = {
+    pid: child.pid ?? -1,
+    fire: (url, target, options) => {
+      if (exit) return Promise.reject(new Error(exit));
+      const id = nextId++;
+      const message: LoadWorkerMessage = {
+        type: 'fire',
+        id,
+        url: `${url}${target.path}`,
+        method: target.method,
+        headers: target.headers,
+        body: target.body,
+        connections: options.connections,
+        durationSeconds: options.durationSeconds,
+      };
+      return new Promise<FireResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send(message);
+      });
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the load worker was not ready within ${readyTimeoutMs} ms`));
+    }, readyTimeoutMs);
+    const onExit = (): void => {
+      clearTimeout(timer);
+      reject(new Error(exit ?? 'the load worker exited during start-up'));
+    };
+    child.once('exit', onExit);
+    child.once('message', () => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(worker);
+    });
+  });
 }
 
 /**
- * Unmeasured load for `warmupSeconds`, then `durationSeconds` measured, with
- * autocannon in this process and the app in its own child process.
+ * Unmeasured load for `warmupSeconds`, then `durationSeconds` measured: two
+ * separate loads from the worker, so the app's CPU time and RSS are read by
+ * this process exactly at the ends of the measured one, and its RSS every
+ * RSS_SAMPLE_INTERVAL_MS in between.
  */
 export async function measureLoad(
+  worker: LoadWorker,
   app: BenchApp,
   target: LoadTarget,
   options: { connections: number; durationSeconds: number; warmupSeconds: number },
 ): Promise<LoadResult> {
+  const { connections } = options;
   const warmup =
     options.warmupSeconds > 0
-      ? await fire(app, target, options.connections, options.warmupSeconds)
+      ? await worker.fire(app.url, target, { connections, durationSeconds: options.warmupSeconds })
       : undefined;
   const before = app.sample();
-  const result = await fire(app, target, options.connections, options.durationSeconds);
+  const rss = sampleRss(app);
+  let result: FireResult;
+  try {
+    result = await worker.fire(app.url, target, {
+      connections,
+      durationSeconds: options.durationSeconds,
+    });
+  } finally {
+    rss.stop();
+  }
   const after = app.sample();
-  const completed = result.latency.totalCount;
+  const { completed } = result;
   return {
-    requestsPerSecond: result.requests.average,
-    latencyP50Ms: result.latency.p50,
-    latencyP99Ms: result.latency.p99,
+    requestsPerSecond: result.requestsPerSecond,
+    latencyP50Ms: result.latencyP50Ms,
+    latencyP99Ms: result.latencyP99Ms,
     completed,
-    served: completed + (warmup?.latency.totalCount ?? 0),
-    failed: result.errors + result.timeouts + result.non2xx,
+    served: completed + (warmup?.completed ?? 0),
+    failed: result.failed,
     cpuMicrosPerRequest: completed > 0 ? ((after.cpuMs - before.cpuMs) * 1000) / completed : NaN,
     rssBeforeMiB: before.rssMiB,
     rssAfterMiB: after.rssMiB,
+    rssMaxMiB: Math.max(before.rssMiB, after.rssMiB, ...rss.samples),
   };
 }
 
-function fire(
-  app: BenchApp,
-  target: LoadTarget,
-  connections: number,
-  durationSeconds: number,
-): Promise<AutocannonResult> {
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: `${app.url}${target.path}`,
-        method: target.method,
-        headers: target.headers,
-        body: target.body,
-        connections,
-        duration: durationSeconds,
-        timeout: 10,
-      },
-      (error, result) => {
-        active.delete(instance);
-        if (error) reject(error);
-        else resolve(result);
-      },
-    );
-    active.add(instance);
-  });
+function sampleRss(app: BenchApp): { readonly samples: number[]; stop(): void } {
+  const samples: number[] = [];
+  const timer = setInterval(() => {
+    try {
+      samples.push(app.sample().rssMiB);
+    } catch {
+      // The app died under load: the sample after the load reports it.
+    }
+  }, RSS_SAMPLE_INTERVAL_MS);
+  return { samples, stop: () => clearInterval(timer) };
 }

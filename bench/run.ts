@@ -2,12 +2,19 @@
 // with them off. Method and latest results: docs/performance.md.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Env } from '../src/config';
 import { startLlmSimulator, type LlmSimulator } from '../tools/llm-simulator';
-import { freePort, killBenchApps, REPO_ROOT, startBenchApp, type BenchApp } from './bench-app';
-import { benchMode, type BenchMode, type ModeName } from './bench-modes';
+import {
+  freePort,
+  getRaw,
+  killBenchApps,
+  REPO_ROOT,
+  startBenchApp,
+  type BenchApp,
+} from './bench-app';
+import { benchMode, MODE_NAMES, type BenchMode, type ModeName } from './bench-modes';
 import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions } from './bench-options';
 import {
   checkTargets,
@@ -18,6 +25,7 @@ import {
   type EndpointKey,
   type MetricsProbeResult,
   type ModeRun,
+  type ResponseSize,
 } from './bench-report';
 import {
   benchKeyPrefix,
@@ -27,7 +35,14 @@ import {
   type BenchDatabase,
 } from './bench-stores';
 import { summariseProfile, type CpuProfile, type ProfileSummary } from './cpu-profile';
-import { measureLoad, stopAllLoad, type LoadResult, type LoadTarget } from './load';
+import {
+  killLoadWorkers,
+  measureLoad,
+  startLoadWorker,
+  type LoadResult,
+  type LoadTarget,
+  type LoadWorker,
+} from './load';
 import { startOtlpSpanCounter, type OtlpSpanCounter } from './otlp-span-counter';
 
 const ADMIN_API_KEY = 'bench-admin-key-0123456789abcdef';
@@ -36,6 +51,7 @@ const RUN_INPUT = 'What is (2+3)*4?';
 const HUGE_BUDGET = 1_000_000_000_000;
 
 interface Resources {
+  loadWorker?: LoadWorker;
   simulator?: LlmSimulator;
   receivers: OtlpSpanCounter[];
   database?: BenchDatabase;
@@ -50,7 +66,7 @@ let interrupted = false;
 /** Idempotent: called at the end, on failure and on Ctrl-C. */
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
-    stopAllLoad();
+    killLoadWorkers();
     killBenchApps();
     const steps: [string, () => unknown][] = [
       ['LLM simulator', () => resources.simulator?.close()],
@@ -89,7 +105,10 @@ async function main(): Promise<void> {
     throw error;
   }
   // A child started while the clean-up was already running is still killed on the way out.
-  process.once('exit', killBenchApps);
+  process.once('exit', () => {
+    killLoadWorkers();
+    killBenchApps();
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       interrupted = true;
@@ -99,9 +118,13 @@ async function main(): Promise<void> {
   }
 
   const started = Date.now();
-  const loadAverage = loadavg()[0];
+  const loadAverageStart = loadavg()[0];
   log(`measuring /metrics with ${options.tenants} tenants (separate process)`);
   const metrics = await runMetricsProbe(options.tenants);
+
+  const worker = await startLoadWorker();
+  resources.loadWorker = worker;
+  log(`load worker (autocannon) started, pid ${worker.pid}`);
 
   resources.workDir = mkdtempSync(join(tmpdir(), 'eap-bench-'));
   resources.simulator = await startLlmSimulator({
@@ -129,25 +152,38 @@ async function main(): Promise<void> {
 
   // Every mode's app runs for the whole bench, idle while another is measured,
   // so the modes can be measured in interleaved rounds under the same drift.
+  // Plain starts last: it answers the body bare answered.
   const live: LiveMode[] = [];
-  for (const name of options.modes) {
+  const infoResponses: ResponseSize[] = [];
+  let infoBody: string | undefined;
+  for (const name of [...options.modes.filter((name) => name !== 'plain'), 'plain'] as const) {
     const receiver = await startOtlpSpanCounter();
     resources.receivers.push(receiver);
-    const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable });
+    const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable, infoBody });
     log(`starting ${name} (${mode.description})`);
     const app = await startBenchApp({
+      app: mode.app,
       env: { ...commonEnv, ...mode.env },
       logFile: join(resources.workDir, `${name}.log`),
     });
+    if (name === 'bare' || name === 'plain') {
+      const response = await infoResponse(app, name);
+      infoResponses.push(response.size);
+      if (name === 'bare') infoBody = response.body;
+      else if (response.body !== infoBody) {
+        throw new Error(`plain answered ${response.body} on /v1/info, bare ${infoBody}`);
+      }
+    }
     live.push({
       mode,
       app,
       receiver,
       rssStartMiB: app.sample().rssMiB,
-      targets: await prepareTargets(app),
+      targets: mode.endpoints.includes('runs') ? await prepareTargets(app) : { info: INFO_TARGET },
       rounds: { info: [], runs: [] },
     });
   }
+  live.sort((a, b) => MODE_NAMES.indexOf(a.mode.name) - MODE_NAMES.indexOf(b.mode.name));
 
   const load = {
     connections: options.connections,
@@ -158,12 +194,15 @@ async function main(): Promise<void> {
     for (const endpoint of ['info', 'runs'] as const) {
       // Rotated each round so no mode always follows the same neighbour.
       for (const entry of rotate(live, round)) {
-        const result = await measureLoad(entry.app, entry.targets[endpoint], load);
+        const target = entry.targets[endpoint];
+        if (!target) continue;
+        const result = await measureLoad(worker, entry.app, target, load);
         entry.rounds[endpoint].push(result);
         log(
           `round ${round + 1}/${options.rounds} ${endpoint.padEnd(4)} ${entry.mode.name.padEnd(14)} ` +
             `${fixed(result.requestsPerSecond, 0).padStart(6)} req/s  p99 ${result.latencyP99Ms} ms  ` +
-            `${fixed(result.cpuMicrosPerRequest, 0)} µs CPU/req${result.failed ? `  ${result.failed} FAILED` : ''}`,
+            `${fixed(result.cpuMicrosPerRequest, 0)} µs CPU/req  RSS max ${fixed(result.rssMaxMiB, 0)} MiB` +
+            `${result.failed ? `  ${result.failed} FAILED` : ''}`,
         );
       }
     }
@@ -192,10 +231,10 @@ async function main(): Promise<void> {
     for (const name of new Set<ModeName>(['bare', ...options.profile])) {
       const receiver = await startOtlpSpanCounter();
       resources.receivers.push(receiver);
-      const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable });
+      const mode = benchMode(name, { otlpReceiver: receiver.endpoint, otlpUnreachable, infoBody });
       log(`profiling ${name} on /v1/info`);
       profiles.push(
-        await profileMode(mode, {
+        await profileMode(worker, mode, {
           env: commonEnv,
           logFile: join(resources.workDir, `${name}.profiled.log`),
           durationSeconds: Math.max(options.durationSeconds, 8),
@@ -211,14 +250,17 @@ async function main(): Promise<void> {
       warmupSeconds: options.warmupSeconds,
       connections: options.connections,
       rounds: options.rounds,
+      cpuModel: cpuModel(),
       cpus: availableParallelism(),
       node: process.versions.node,
       startedAt: new Date(started).toISOString(),
       totalSeconds: (Date.now() - started) / 1000,
-      loadAverage,
+      loadAverageStart,
+      loadAverageEnd: loadavg()[0],
     },
     runs,
     metrics,
+    infoResponses,
     profile: profiles.length > 0 ? profileReport(profiles) : undefined,
   });
   const output = resolve(REPO_ROOT, options.output);
@@ -235,8 +277,37 @@ interface LiveMode {
   readonly app: BenchApp;
   readonly receiver: OtlpSpanCounter;
   readonly rssStartMiB: number;
-  readonly targets: Record<EndpointKey, LoadTarget>;
+  /** What the mode is measured on (plain: /v1/info only). */
+  readonly targets: Partial<Record<EndpointKey, LoadTarget>>;
   readonly rounds: Record<EndpointKey, LoadResult[]>;
+}
+
+const INFO_TARGET: LoadTarget = { label: 'info', method: 'GET', path: '/v1/info' };
+
+/** `model name` from /proc/cpuinfo (what Node reports where the file has none). */
+function cpuModel(): string {
+  try {
+    const line = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (line) return line[1].trim();
+  } catch {
+    // Not Linux: Node's own reading below.
+  }
+  return cpus()[0]?.model ?? 'unknown CPU';
+}
+
+/** Bare's /v1/info body (for plain) and what one answer writes to the socket. */
+async function infoResponse(
+  app: BenchApp,
+  mode: ModeName,
+): Promise<{ body: string; size: ResponseSize }> {
+  const raw = await getRaw(app.url, INFO_TARGET.path);
+  if (!raw.head.startsWith('HTTP/1.1 200')) {
+    throw new Error(`${mode} answered /v1/info with\n${raw.head}`);
+  }
+  return {
+    body: raw.body.toString('utf8'),
+    size: { mode, headBytes: Buffer.byteLength(raw.head, 'latin1'), bodyBytes: raw.body.length },
+  };
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
@@ -267,7 +338,7 @@ async function prepareTargets(app: BenchApp): Promise<Record<EndpointKey, LoadTa
     throw new Error(`the sample run is not 2 steps with success: ${JSON.stringify(run)}`);
   }
   return {
-    info: { label: 'info', method: 'GET', path: '/v1/info' },
+    info: INFO_TARGET,
     runs: {
       label: 'runs',
       method: 'POST',
@@ -330,12 +401,14 @@ interface ProfiledMode {
  * measured load (start-up and warm-up are skipped by time).
  */
 async function profileMode(
+  worker: LoadWorker,
   mode: BenchMode,
   options: { env: Env; logFile: string; durationSeconds: number; connections: number },
 ): Promise<ProfiledMode> {
   const dir = join(REPO_ROOT, 'bench/results');
   const fileName = `${mode.name}.cpuprofile`;
   const app = await startBenchApp({
+    app: mode.app,
     env: { ...options.env, ...mode.env },
     logFile: options.logFile,
     nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', fileName],
@@ -344,11 +417,13 @@ async function profileMode(
   let skipFirstMs: number;
   let untilMs: number;
   try {
-    const target: LoadTarget = { label: 'info', method: 'GET', path: '/v1/info' };
     const load = { connections: options.connections, warmupSeconds: 0 };
-    await measureLoad(app, target, { ...load, durationSeconds: 3 });
+    await measureLoad(worker, app, INFO_TARGET, { ...load, durationSeconds: 3 });
     skipFirstMs = Date.now() - app.spawnedAt;
-    result = await measureLoad(app, target, { ...load, durationSeconds: options.durationSeconds });
+    result = await measureLoad(worker, app, INFO_TARGET, {
+      ...load,
+      durationSeconds: options.durationSeconds,
+    });
     untilMs = Date.now() - app.spawnedAt;
   } finally {
     await app.stop();
@@ -377,7 +452,7 @@ function profileReport(profiles: readonly ProfiledMode[]): string {
     'Each profiled mode ran once more, alone, under `node --cpu-prof`: 3 s of warm-up, then the measured load; ' +
       'only the samples of the measured load are counted (not start-up, warm-up or shutdown). Self time is divided by the requests answered in that time ' +
       "(µs per request; the profiler itself adds some). V8 samples the main thread's wall time: a native frame such as " +
-      '`writeUtf8String` (socket write) also absorbs time the thread spent descheduled while autocannon ran, so compare ' +
+      '`writeUtf8String` (socket write) also absorbs time the thread spent descheduled while the load worker or another process ran, so compare ' +
       'the JavaScript owners, and the /proc CPU row for the total. Profiles: ' +
       profiles.map((profile) => `\`${profile.file}\``).join(', ') +
       ' (git-ignored; open them in Chrome DevTools).',
