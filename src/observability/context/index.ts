@@ -12,4 +12,8 @@ export {
 } from './request-context';
 export type { RequestContext, ServerSpanState } from './request-context';
 export { sampledSpanContext, sampledTraceId } from './trace-context';
-export { REQUEST_CONTEXT_PLUGIN, requestContextPlugin } from './request-context.plugin';
+export {
+  addAfterBodyHook,
+  REQUEST_CONTEXT_PLUGIN,
+  requestContextPlugin,
+} from './request-context.plugin';

@@ -1,5 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preValidationHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import {
   acceptRequestId,
@@ -16,12 +21,34 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Called once for a request whose client closed the connection before the answer. */
     onRequestAbandoned(listener: (request: FastifyRequest) => void): void;
+    /** Called for every answered request, in the order registered, from one onResponse hook. */
+    onRequestAnswered(listener: (request: FastifyRequest, reply: FastifyReply) => void): void;
   }
 }
 
 export const REQUEST_CONTEXT_PLUGIN = 'eap-request-context';
 
 const requestOf = Symbol('eapRequest');
+
+/** Methods whose body Fastify never reads: their handlers still run in onRequest's async context. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE']);
+
+/**
+ * Adds `hook` as a preValidation hook of every route registered from now on
+ * that may read a body, for re-entering an async context the body parsing
+ * lost. A GET does not lose it, and does not pay a hook call for it.
+ */
+export function addAfterBodyHook(fastify: FastifyInstance, hook: preValidationHookHandler): void {
+  fastify.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((method) => BODYLESS_METHODS.has(method))) return;
+    const existing = route.preValidation;
+    route.preValidation =
+      existing === undefined
+        ? [hook]
+        : [...(Array.isArray(existing) ? existing : [existing]), hook];
+  });
+}
 
 interface TrackedResponse extends ServerResponse {
   [requestOf]?: FastifyRequest;
@@ -39,7 +66,9 @@ interface TrackedResponse extends ServerResponse {
  * it finished is the one signal for both cases: the request is then marked
  * abandoned, its abandonedSignal aborts, and the listeners registered with
  * `fastify.onRequestAbandoned` (the access line, the metrics, the server span)
- * report it once.
+ * report it once. Their answered requests they see through
+ * `fastify.onRequestAnswered`: one onResponse hook for all of them, since a
+ * hook call is a cost every request pays.
  */
 export const requestContextPlugin = fp(
   (fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void) => {
@@ -47,6 +76,28 @@ export const requestContextPlugin = fp(
     fastify.decorate('onRequestAbandoned', (listener: (request: FastifyRequest) => void) => {
       listeners.push(listener);
     });
+    const answered: ((request: FastifyRequest, reply: FastifyReply) => void)[] = [];
+    fastify.decorate(
+      'onRequestAnswered',
+      (listener: (request: FastifyRequest, reply: FastifyReply) => void) => {
+        // The hook is added with the first listener: with none (the bare app) there is no call.
+        if (answered.length === 0) {
+          fastify.addHook('onResponse', (request, reply, next) => {
+            // One listener failing does not silence the others; Fastify logs what it gets.
+            let failure: Error | undefined;
+            for (const notify of answered) {
+              try {
+                notify(request, reply);
+              } catch (error) {
+                failure ??= error instanceof Error ? error : new Error(String(error));
+              }
+            }
+            next(failure);
+          });
+        }
+        answered.push(listener);
+      },
+    );
     // One function for every response (no closure a request): the response points at its request.
     function onResponseClose(this: TrackedResponse): void {
       const request = this[requestOf];
@@ -65,7 +116,7 @@ export const requestContextPlugin = fp(
       response.on('close', onResponseClose);
       runWithRequestContext(ctx, next);
     });
-    fastify.addHook('preValidation', (request: FastifyRequest, _reply, next) => {
+    addAfterBodyHook(fastify, (request, _reply, next) => {
       const ctx = request.requestContext;
       if (ctx) runWithRequestContext(ctx, next);
       else next();

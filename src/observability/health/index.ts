@@ -4,10 +4,12 @@ export { httpStatusOf } from './health.controller';
 export { ShutdownState } from './shutdown-state';
 export { enableGracefulShutdown } from './graceful-shutdown';
 export type { GracefulShutdownOptions } from './graceful-shutdown';
-export { DRAIN_PLUGIN, drainPlugin } from './drain.plugin';
-export { REFUSED_BODY_PLUGIN, refusedBodyPlugin } from './refused-body.plugin';
-export type { RefusedBodyOptions } from './refused-body.plugin';
-export type { DrainOptions } from './drain.plugin';
+export {
+  CONNECTION_CLOSE_PLUGIN,
+  connectionClosePlugin,
+  REFUSED_BODY_LINGER_MS,
+} from './connection-close.plugin';
+export type { ConnectionCloseOptions } from './connection-close.plugin';
 export type {
   ComponentReport,
   ComponentStatus,

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../../config';
 import { requestContextPlugin } from '../context';
-import { drainPlugin, refusedBodyPlugin, ShutdownState } from '../health';
+import { connectionClosePlugin, ShutdownState } from '../health';
 import { accessLogPlugin, ROOT_LOGGER } from '../logging';
 import type { RootLogger } from '../logging';
 import { HttpMetricsRecorder, httpMetricsPlugin, ScrapeSources } from '../metrics';
@@ -12,7 +12,7 @@ import { httpServerTracingPlugin } from '../telemetry';
  * `dependencies` declare their order: the request context first (everything
  * reads it), the access log, the server span, the HTTP metrics (their
  * exemplars read the span), then how connections close (the refused-body
- * linger, then the drain). Call after the application is created and before
+ * linger, then the drain, in one hook). Call after the application is created and before
  * it listens: Nest registers its routes on listen, and hooks cover the routes
  * registered after them.
  */
@@ -31,6 +31,7 @@ export async function registerObservability(
       exemplars: config.telemetry.enabled,
     });
   }
-  await fastify.register(refusedBodyPlugin);
-  await fastify.register(drainPlugin, { shutdown: app.get<ShutdownState>(ShutdownState) });
+  await fastify.register(connectionClosePlugin, {
+    shutdown: app.get<ShutdownState>(ShutdownState),
+  });
 }

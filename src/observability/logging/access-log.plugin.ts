@@ -40,9 +40,8 @@ export const accessLogPlugin = fp(
       return;
     }
     fastify.decorateRequest(accessLogged, undefined);
-    fastify.addHook('onResponse', (request, reply, next) => {
+    fastify.onRequestAnswered((request, reply) => {
       logRequestCompleted(logger, request, reply.statusCode, reply.elapsedTime);
-      next();
     });
     fastify.onRequestAbandoned((request) => {
       logRequestCompleted(logger, request, CLIENT_CLOSED_REQUEST, abandonedAfterMs(request), true);

@@ -136,12 +136,9 @@ export const httpMetricsPlugin = fp(
   ) => {
     const traceIdOf = (request: FastifyRequest): string | undefined =>
       exemplars ? sampledSpanContext(request.requestContext?.serverSpan?.span)?.traceId : undefined;
-    fastify.addHook('onResponse', (request, reply, next) => {
+    fastify.onRequestAnswered((request, reply) => {
       // Counted when its client left (499): a late answer to a closed socket is not counted again.
-      if (request.requestContext?.abandonedAt !== undefined) {
-        next();
-        return;
-      }
+      if (request.requestContext?.abandonedAt !== undefined) return;
       recorder.record(
         request.method,
         request.routeOptions.url,
@@ -149,7 +146,6 @@ export const httpMetricsPlugin = fp(
         reply.elapsedTime / 1000,
         traceIdOf(request),
       );
-      next();
     });
     fastify.onRequestAbandoned((request) => {
       recorder.record(

@@ -11,7 +11,7 @@ import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isProbePath, SPAN_NAME } from '../catalog';
-import { REQUEST_CONTEXT_PLUGIN } from '../context';
+import { addAfterBodyHook, REQUEST_CONTEXT_PLUGIN } from '../context';
 import { ATTR, TRACE_RESPONSE_HEADER } from './gen-ai.attributes';
 import { stampRequestAttributes } from './request-attributes.span-processor';
 import { ADMITTED_ROOT_CONTEXT, admitsNewRequestTrace } from './request-root.sampler';
@@ -77,17 +77,14 @@ export const httpServerTracingPlugin = fp(
     });
 
     // Body parsing resumes on the socket's async context; re-enter the span's
-    // (only then: a bodiless request is still inside it, and entering costs more than looking).
-    fastify.addHook('preValidation', (request, _reply, next) => {
+    // (only then: entering costs more than looking).
+    addAfterBodyHook(fastify, (request, _reply, next) => {
       const state = request.requestContext?.serverSpan;
       if (state && context.active() !== state.context) context.with(state.context, next);
       else next();
     });
 
-    fastify.addHook('onResponse', (request, reply, next) => {
-      endServerSpan(request, reply);
-      next();
-    });
+    fastify.onRequestAnswered(endServerSpan);
 
     fastify.onRequestAbandoned((request) => endServerSpan(request, undefined));
     done();

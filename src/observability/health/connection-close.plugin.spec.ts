@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { connect, type Socket } from 'node:net';
-import { refusedBodyPlugin } from './refused-body.plugin';
+import { connectionClosePlugin } from './connection-close.plugin';
+import { ShutdownState } from './shutdown-state';
 
 const BODY_LIMIT = 1024;
 const LINGER_MS = 300;
@@ -41,13 +42,15 @@ function post(port: number, declared: number, sent: number, keepOpenMs = 0): Pro
   });
 }
 
-describe('refusedBodyPlugin', () => {
+describe('connectionClosePlugin', () => {
   let app: FastifyInstance;
   let port: number;
+  let shutdown: ShutdownState;
 
   beforeAll(async () => {
+    shutdown = new ShutdownState();
     app = Fastify({ bodyLimit: BODY_LIMIT });
-    await app.register(refusedBodyPlugin, { lingerMs: LINGER_MS });
+    await app.register(connectionClosePlugin, { lingerMs: LINGER_MS, shutdown });
     app.post('/echo', (request) => request.body);
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as { port: number }).port;
@@ -108,5 +111,31 @@ describe('refusedBodyPlugin', () => {
     const answer = Buffer.concat(chunks).toString().toLowerCase();
     expect(answer).toMatch(/^http\/1\.1 400 /);
     expect(answer).toContain('connection: close');
+  });
+  it('closes every answer once the process drains, a refused body included', async () => {
+    const draining = new ShutdownState();
+    const drainingApp = Fastify({ bodyLimit: BODY_LIMIT });
+    await drainingApp.register(connectionClosePlugin, { lingerMs: LINGER_MS, shutdown: draining });
+    drainingApp.post('/echo', (request) => request.body);
+    await drainingApp.listen({ port: 0, host: '127.0.0.1' });
+    const drainingPort = (drainingApp.server.address() as { port: number }).port;
+    try {
+      const echo = (): Promise<Response> =>
+        fetch(`http://127.0.0.1:${drainingPort}/echo`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"a":1}',
+        });
+      expect((await echo()).headers.get('connection')).toBe('keep-alive');
+      draining.startDraining();
+      const ordinary = await echo();
+      expect(ordinary.status).toBe(200);
+      expect(ordinary.headers.get('connection')).toBe('close');
+      const refused = await post(drainingPort, 2 * 1024 * 1024, 2 * 1024 * 1024, 1000);
+      expect(refused.answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(refused.answer.toLowerCase()).toContain('connection: close');
+    } finally {
+      await drainingApp.close();
+    }
   });
 });
