@@ -78,4 +78,31 @@ describe(formatAccessLine.name, () => {
   it('writes null for a duration that is not a number', () => {
     expect(parse(formatAccessLine({ ...BASE, durationMs: Number.NaN })).duration_ms).toBeNull();
   });
+  it('escapes and cleans a request id that is not a plain token, as any other field', () => {
+    expect(parse(formatAccessLine({ ...BASE, requestId: 'a"b\\c\nd' })).request_id).toBe(
+      'a"b\\c\nd',
+    );
+    expect(parse(formatAccessLine({ ...BASE, requestId: 'Bearer eyJhbGciOi' })).request_id).toBe(
+      REDACTED,
+    );
+    expect(parse(formatAccessLine({ ...BASE, requestId: 'req_Ab-1.2' })).request_id).toBe(
+      'req_Ab-1.2',
+    );
+  });
+
+  it('writes each route and path right, for more routes than it remembers', () => {
+    for (let i = 0; i < 2500; i++) {
+      const route = `/v1/r${i}/:id`;
+      const line = parse(
+        formatAccessLine({
+          ...BASE,
+          method: i % 2 ? 'POST' : 'GET',
+          route,
+          path: `/v1/r${i}/7?q=1`,
+        }),
+      );
+      expect(line).toMatchObject({ method: i % 2 ? 'POST' : 'GET', route, path: `/v1/r${i}/7` });
+    }
+    expect(parse(formatAccessLine({ ...BASE, route: '/v1/x', path: '/v1/x' })).path).toBe('/v1/x');
+  });
 });

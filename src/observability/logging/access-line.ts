@@ -43,15 +43,15 @@ export function writeAccessLine(logger: RootLogger, line: AccessLine): void {
 
 export function formatAccessLine(line: AccessLine): string {
   let json = PREFIX[line.level] + isoTimestampNow() + EVENT;
-  if (line.requestId !== undefined) json += `,"request_id":${text('request_id', line.requestId)}`;
+  if (line.requestId !== undefined) json += `,"request_id":${requestIdJson(line.requestId)}`;
   if (line.tenantId !== undefined) json += `,"tenant_id":${text('tenant_id', line.tenantId)}`;
   if (line.userId !== undefined) json += `,"user_id":${text('user_id', line.userId)}`;
   if (line.agentId !== undefined) json += `,"agent_id":${text('agent_id', line.agentId)}`;
   if (line.agentType !== undefined) json += `,"agent_type":${text('agent_type', line.agentType)}`;
+  const route = routeFields(line.method, line.route);
   json +=
-    `,"method":${text('method', line.method)}` +
-    `,"route":${text('route', line.route)}` +
-    `,"path":${text('path', line.path)}` +
+    route.methodAndRoute +
+    (line.path === line.route ? route.pathIsRoute : `,"path":${text('path', line.path)}`) +
     `,"status":${finite(line.status)}` +
     (line.aborted ? ',"aborted":true' : '') +
     `,"duration_ms":${finite(line.durationMs)}`;
@@ -59,6 +59,42 @@ export function formatAccessLine(line: AccessLine): string {
   if (trace)
     json += `,"trace_id":${JSON.stringify(trace.traceId)},"span_id":${JSON.stringify(trace.spanId)}`;
   return json + END;
+}
+
+interface RouteFields {
+  readonly methodAndRoute: string;
+  /** The `path` field of a request whose path is its route (a route without parameters). */
+  readonly pathIsRoute: string;
+}
+
+/** Methods and route templates are few: their cleaned JSON is made once each, not every request. */
+const routeFieldsCache = new Map<string, RouteFields>();
+const ROUTE_FIELDS_CACHE_MAX = 1000;
+
+function routeFields(method: string, route: string): RouteFields {
+  const key = `${method} ${route}`;
+  let fields = routeFieldsCache.get(key);
+  if (fields === undefined) {
+    fields = {
+      methodAndRoute: `,"method":${text('method', method)},"route":${text('route', route)}`,
+      pathIsRoute: `,"path":${text('path', route)}`,
+    };
+    // Bounded whatever the callers pass; a clear is only a few re-made fragments.
+    if (routeFieldsCache.size >= ROUTE_FIELDS_CACHE_MAX) routeFieldsCache.clear();
+    routeFieldsCache.set(key, fields);
+  }
+  return fields;
+}
+
+/**
+ * Request ids the platform accepts or makes (letters, digits, `._-`, at most
+ * 128) are already clean and need no escaping; anything else is cleaned as
+ * any other field.
+ */
+const PLAIN_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function requestIdJson(value: string): string {
+  return PLAIN_REQUEST_ID.test(value) ? `"${value}"` : text('request_id', value);
 }
 
 function text(key: string, value: string): string {
