@@ -1,2 +1,3 @@
 export { RedisModule } from './redis.module';
 export { RedisService, createRedisClient } from './redis.service';
+export { LuaScript } from './lua-script';

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { LuaScript } from '../../redis';
 import { RESERVATION_RECORD_RETENTION_MS } from './budget-store';
 import type {
   BudgetStore,
@@ -87,7 +88,7 @@ end
 
 // Own ARGV: id, prompt tokens, max output, min output, expiry.
 // Returns {0, bound} or {index of the window with the least room, 0}; that window notes the refusal.
-const RESERVE = `${PREAMBLE}
+const RESERVE = new LuaScript(`${PREAMBLE}
 reclaim()
 local id = ARGV[4]
 local prompt, max_output, min_output = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -116,10 +117,10 @@ redis.call('HSET', book, id, record)
 redis.call('ZADD', due, ms(expires_at), id)
 keep_until(math.max(expires_at, now) + retention)
 return { 0, bound }
-`;
+`);
 
 // Own ARGV: id, actual tokens. Returns 1 for a settle seen before.
-const SETTLE = `${PREAMBLE}
+const SETTLE = new LuaScript(`${PREAMBLE}
 reclaim()
 local id, actual = ARGV[4], tonumber(ARGV[5])
 local record = redis.call('HGET', book, id)
@@ -133,10 +134,10 @@ redis.call('HSET', book, id, 's')
 redis.call('ZADD', due, ms(now + retention), id)
 keep_until(now + retention)
 return 0
-`;
+`);
 
 // No own ARGV. Returns used, reserved, refused_at per window.
-const READ = `${PREAMBLE}
+const READ = new LuaScript(`${PREAMBLE}
 reclaim()
 local out = {}
 for i = 1, n do
@@ -144,7 +145,7 @@ for i = 1, n do
   for j = 1, 3 do out[3 * (i - 1) + j] = tonumber(fields[j] or '0') end
 end
 return out
-`;
+`);
 
 // KEYS: the window's order (sorted set), limits (hash) and sequence; ARGV: tenant, limits, expiry.
 // A tenant new to the window gets the next number of the sequence: the order of first usage,
@@ -302,7 +303,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   private run(
-    script: string,
+    script: LuaScript,
     tenantId: string,
     windows: readonly (PeriodWindow | WindowLimit)[],
     now: number,
@@ -313,8 +314,8 @@ export class RedisBudgetStore implements BudgetStore {
       expiry(window),
       'limit' in window ? window.limit : 0,
     ]);
-    return this.redis.eval(
-      script,
+    return script.run(
+      this.redis,
       windows.length + 2,
       ...windows.map((window) => this.key(tenantId, window)),
       ...this.reservationKeys(tenantId),
