@@ -39,29 +39,36 @@ async function buildServer(): Promise<FastifyInstance> {
   return fastify;
 }
 
+/** The real telemetry SDK with an in-memory exporter and a server traced by the plugin, for one describe block. */
+function useTracedServer(overrides: Parameters<typeof startInMemoryTracing>[0] = {}): {
+  readonly tracing: InMemoryTracing;
+  readonly server: FastifyInstance;
+} {
+  const setup = {} as { tracing: InMemoryTracing; server: FastifyInstance };
+  beforeAll(async () => {
+    setup.tracing = startInMemoryTracing(overrides);
+    setup.server = await buildServer();
+    await setup.server.ready();
+  });
+  afterAll(async () => {
+    await setup.server.close();
+    await setup.tracing.stop();
+  });
+  beforeEach(() => setup.tracing.reset());
+  return setup;
+}
+
 describe('httpServerTracingPlugin', () => {
   describe('with telemetry on, everything sampled', () => {
-    let tracing: InMemoryTracing;
-    let server: FastifyInstance;
-
-    beforeAll(async () => {
-      tracing = startInMemoryTracing();
-      server = await buildServer();
-      await server.ready();
-    });
-    afterAll(async () => {
-      await server.close();
-      await tracing.stop();
-    });
-    beforeEach(() => tracing.reset());
+    const setup = useTracedServer();
 
     it('makes a SERVER span named by the route template, parent of the spans inside', async () => {
-      const response = await server.inject({
+      const response = await setup.server.inject({
         method: 'GET',
         url: '/v1/agents/42?verbose=1',
         headers: { 'user-agent': 'jest' },
       });
-      const spans = await tracing.collectSpans();
+      const spans = await setup.tracing.collectSpans();
       const serverSpan = spanNamed(spans, 'GET /v1/agents/:id');
       const inner = spanNamed(spans, 'lookup');
 
@@ -83,12 +90,12 @@ describe('httpServerTracingPlugin', () => {
     });
 
     it('continues an incoming traceparent', async () => {
-      const response = await server.inject({
+      const response = await setup.server.inject({
         method: 'GET',
         url: '/v1/agents/1',
         headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` },
       });
-      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET /v1/agents/:id');
+      const serverSpan = spanNamed(await setup.tracing.collectSpans(), 'GET /v1/agents/:id');
       expect(serverSpan.spanContext().traceId).toBe(TRACE_ID);
       expect(serverSpan.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
       expect(response.headers.traceresponse).toMatch(
@@ -97,12 +104,12 @@ describe('httpServerTracingPlugin', () => {
     });
 
     it('keeps the trace context across body parsing', async () => {
-      const response = await server.inject({
+      const response = await setup.server.inject({
         method: 'POST',
         url: '/v1/echo',
         payload: { hello: 'world' },
       });
-      const serverSpan = spanNamed(await tracing.collectSpans(), 'POST /v1/echo');
+      const serverSpan = spanNamed(await setup.tracing.collectSpans(), 'POST /v1/echo');
       expect(response.json()).toEqual({
         trace_id: serverSpan.spanContext().traceId,
         body: { hello: 'world' },
@@ -115,93 +122,70 @@ describe('httpServerTracingPlugin', () => {
       `ff-${TRACE_ID}-${PARENT_SPAN_ID}-01`,
       `00-${TRACE_ID}-${PARENT_SPAN_ID}-01-${'x'.repeat(5000)}`,
     ])('starts a new trace for a hostile traceparent %#', async (traceparent) => {
-      const response = await server.inject({
+      const response = await setup.server.inject({
         method: 'GET',
         url: '/v1/agents/1',
         headers: { traceparent },
       });
       expect(response.statusCode).toBe(200);
-      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET /v1/agents/:id');
+      const serverSpan = spanNamed(await setup.tracing.collectSpans(), 'GET /v1/agents/:id');
       expect(serverSpan.spanContext().traceId).not.toBe(TRACE_ID);
       expect(serverSpan.parentSpanContext).toBeUndefined();
     });
 
     it('marks a 5xx answer ERROR with error.type', async () => {
-      const response = await server.inject({ method: 'GET', url: '/v1/broken' });
+      const response = await setup.server.inject({ method: 'GET', url: '/v1/broken' });
       expect(response.statusCode).toBe(500);
-      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET /v1/broken');
+      const serverSpan = spanNamed(await setup.tracing.collectSpans(), 'GET /v1/broken');
       expect(serverSpan.status.code).toBe(SpanStatusCode.ERROR);
       expect(serverSpan.attributes['error.type']).toBe('500');
     });
 
     it('names an unmatched request by its method alone', async () => {
-      const response = await server.inject({ method: 'GET', url: '/nowhere/123' });
+      const response = await setup.server.inject({ method: 'GET', url: '/nowhere/123' });
       expect(response.statusCode).toBe(404);
-      const serverSpan = spanNamed(await tracing.collectSpans(), 'GET');
+      const serverSpan = spanNamed(await setup.tracing.collectSpans(), 'GET');
       expect(serverSpan.attributes['http.route']).toBeUndefined();
       expect(serverSpan.status.code).toBe(SpanStatusCode.UNSET);
     });
 
     it('never traces /metrics or /health/*', async () => {
       for (const url of ['/metrics', '/health/live', '/metrics?x=1']) {
-        const response = await server.inject({ method: 'GET', url });
+        const response = await setup.server.inject({ method: 'GET', url });
         expect(response.statusCode).toBe(200);
         expect(response.headers.traceresponse).toBeUndefined();
       }
-      expect(await tracing.collectSpans()).toHaveLength(0);
+      expect(await setup.tracing.collectSpans()).toHaveLength(0);
     });
   });
 
   describe('with telemetry on and the caller not sampling', () => {
-    let tracing: InMemoryTracing;
-    let server: FastifyInstance;
-
-    beforeAll(async () => {
-      tracing = startInMemoryTracing({ TRACE_SAMPLE_RATIO: '1' });
-      server = await buildServer();
-      await server.ready();
-    });
-    afterAll(async () => {
-      await server.close();
-      await tracing.stop();
-    });
+    const setup = useTracedServer({ TRACE_SAMPLE_RATIO: '1' });
 
     it('follows the caller: no span, no traceresponse, no trace id', async () => {
-      const response = await server.inject({
+      const response = await setup.server.inject({
         method: 'GET',
         url: '/v1/agents/1',
         headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-00` },
       });
       expect(response.json()).toEqual({ trace_id: null });
       expect(response.headers.traceresponse).toBeUndefined();
-      expect(await tracing.collectSpans()).toHaveLength(0);
+      expect(await setup.tracing.collectSpans()).toHaveLength(0);
     });
   });
 
   describe('at a ratio between 0 and 1, deciding before any span work', () => {
-    let tracing: InMemoryTracing;
-    let server: FastifyInstance;
-
-    beforeAll(async () => {
-      tracing = startInMemoryTracing({ TRACE_SAMPLE_RATIO: '0.5' });
-      server = await buildServer();
-      await server.ready();
-    });
-    afterAll(async () => {
-      await server.close();
-      await tracing.stop();
-    });
-    beforeEach(() => tracing.reset());
+    const setup = useTracedServer({ TRACE_SAMPLE_RATIO: '0.5' });
 
     it('traces about the ratio of new requests, each one whole, and the rest not at all', async () => {
       const requests = 400;
       const traceIds: (string | null)[] = [];
       for (let i = 0; i < requests; i++) {
-        const response = await server.inject({ method: 'GET', url: `/v1/agents/${i}` });
+        const response = await setup.server.inject({ method: 'GET', url: `/v1/agents/${i}` });
         traceIds.push(response.json<{ trace_id: string | null }>().trace_id);
         expect(response.headers.traceresponse === undefined).toBe(traceIds[i] === null);
       }
-      const spans = await tracing.collectSpans();
+      const spans = await setup.tracing.collectSpans();
       const sampled = traceIds.filter((id): id is string => id !== null);
       // Binomial(400, 0.5): the standard deviation is 10 requests, so this fails 1 in 10^15 runs.
       expect(sampled.length).toBeGreaterThan(120);
@@ -219,20 +203,20 @@ describe('httpServerTracingPlugin', () => {
 
     it("still follows a caller's sampled traceparent, whatever the draw", async () => {
       for (let i = 0; i < 20; i++) {
-        const response = await server.inject({
+        const response = await setup.server.inject({
           method: 'GET',
           url: '/v1/agents/1',
           headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01` },
         });
         expect(response.json()).toEqual({ trace_id: TRACE_ID });
       }
-      const spans = await tracing.collectSpans();
+      const spans = await setup.tracing.collectSpans();
       expect(spans.filter((span) => span.kind === SpanKind.SERVER)).toHaveLength(20);
     });
 
     it('leaves spans outside any request to the ratio', async () => {
       for (let i = 0; i < 200; i++) await withSpan('background', {}, () => Promise.resolve());
-      const count = (await tracing.collectSpans()).length;
+      const count = (await setup.tracing.collectSpans()).length;
       // Binomial(200, 0.5) within 7 standard deviations: the admission of requests does not leak here.
       expect(count).toBeGreaterThan(50);
       expect(count).toBeLessThan(150);
