@@ -4,11 +4,7 @@ export { httpStatusOf } from './health.controller';
 export { ShutdownState } from './shutdown-state';
 export { enableGracefulShutdown } from './graceful-shutdown';
 export type { GracefulShutdownOptions } from './graceful-shutdown';
-export {
-  CONNECTION_CLOSE_PLUGIN,
-  connectionClosePlugin,
-  REFUSED_BODY_LINGER_MS,
-} from './connection-close.plugin';
+export { CONNECTION_CLOSE_PLUGIN, connectionClosePlugin } from './connection-close.plugin';
 export type { ConnectionCloseOptions } from './connection-close.plugin';
 export type {
   ComponentReport,
