@@ -5,3 +5,4 @@ export { errorBody } from './error-body';
 export type { ErrorBody } from './error-body';
 export { IsIntegerInRange } from './integer-range';
 export { storableText } from './storable-text';
+export { isUuid } from './uuid';

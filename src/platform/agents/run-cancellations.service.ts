@@ -1,13 +1,9 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { DependencyUnavailableError } from '../../common';
-import { LOG_EVENTS } from '../../observability/catalog';
+import { DependencyUnavailableError, isUuid } from '../../common';
 import { PinoLogger } from '../../observability/logging';
 import { RunControlObserver } from '../../observability/observers';
-import { RedisService } from '../../redis';
+import { RedisChannel, RedisService } from '../../redis';
 import { RunCancelledByRequestError } from './run-errors';
-
-const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The run is on another replica, and Redis could not carry the request there (503: retry). */
 export class RunCancelNotPublishedError extends DependencyUnavailableError {
@@ -48,42 +44,25 @@ interface RunningRun {
 @Injectable()
 export class RunCancellations implements OnModuleInit, OnApplicationShutdown {
   private readonly running = new Map<string, RunningRun>();
-  private readonly subscriber: Redis | undefined;
-  private readonly channel: string;
-  private onSubscribed: () => void = () => undefined;
-  private readonly subscribed = new Promise<void>((resolve) => (this.onSubscribed = resolve));
+  private readonly channel: RedisChannel;
 
   constructor(
-    private readonly redis: RedisService,
+    redis: RedisService,
     private readonly observer: RunControlObserver,
-    private readonly logger: PinoLogger,
+    logger: PinoLogger,
   ) {
     logger.setContext(RunCancellations.name);
-    this.channel = `${redis.keyPrefix}run-cancel`;
-    // A connection of its own: a subscribed connection can run no other command.
-    this.subscriber = redis.client?.duplicate({
+    this.channel = new RedisChannel(redis, logger, {
+      name: 'run-cancel',
       connectionName: 'eap-run-cancels',
-      autoResubscribe: false,
-    });
-    this.subscriber?.on('ready', () => void this.subscribe());
-    this.subscriber?.on('message', (channel: string, runId: string) => {
-      if (channel === this.channel && RUN_ID.test(runId)) void this.abortHere(runId);
-    });
-    this.subscriber?.on('error', (error: Error) => {
-      if (this.subscriber?.status !== 'reconnecting')
-        this.logger.warn({ event: LOG_EVENTS.redisError, err: error.message });
+      accepts: isUuid,
+      onMessage: (runId) => void this.abortHere(runId),
     });
   }
 
   /** Gives the first subscription a moment, so a cancel sent right after start is heard. */
-  async onModuleInit(): Promise<void> {
-    if (!this.subscriber) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.subscribed,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000))),
-    ]);
-    clearTimeout(timer);
+  onModuleInit(): Promise<void> {
+    return this.channel.waitForFirstSubscription();
   }
 
   /** Registers a run before it is stored, so a request can never find it stored and not here. */
@@ -112,23 +91,18 @@ export class RunCancellations implements OnModuleInit, OnApplicationShutdown {
       this.observer.cancelRequested(runId, 'local');
       return here;
     }
-    if (!this.redis.client) return undefined;
+    let published: boolean;
     try {
-      await this.redis.client.publish(this.channel, runId);
+      published = await this.channel.publish(runId);
     } catch (error) {
       throw new RunCancelNotPublishedError(error);
     }
-    this.observer.cancelRequested(runId, 'published');
+    if (published) this.observer.cancelRequested(runId, 'published');
     return undefined;
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (!this.subscriber) return;
-    try {
-      await this.subscriber.quit();
-    } catch {
-      this.subscriber.disconnect();
-    }
+  onApplicationShutdown(): Promise<void> {
+    return this.channel.close();
   }
 
   /** Aborts the run if it is here; its end's promise then, else undefined. */
@@ -137,19 +111,5 @@ export class RunCancellations implements OnModuleInit, OnApplicationShutdown {
     if (!entry) return undefined;
     if (!entry.controller.signal.aborted) entry.controller.abort(new RunCancelledByRequestError());
     return entry.released;
-  }
-
-  private async subscribe(): Promise<void> {
-    const subscriber = this.subscriber;
-    if (!subscriber) return;
-    try {
-      await subscriber.subscribe(this.channel);
-    } catch (error) {
-      this.logger.warn({ event: LOG_EVENTS.redisError, err: (error as Error).message });
-      // A fresh connection tries again ('ready' again).
-      subscriber.disconnect(true);
-      return;
-    }
-    this.onSubscribed();
   }
 }

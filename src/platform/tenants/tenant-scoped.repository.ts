@@ -5,14 +5,13 @@ import type {
   Repository,
   SelectQueryBuilder,
 } from 'typeorm';
+import { isUuid } from '../../common';
 
 /** Every tenant-owned entity has these two columns. */
 export interface TenantOwned extends ObjectLiteral {
   id: string;
   tenantId: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The only way services read or write tenant-owned rows: every method takes
@@ -24,7 +23,7 @@ export class TenantScopedRepository<T extends TenantOwned> {
 
   async findById(tenantId: string, id: string): Promise<T | null> {
     // A malformed id can match nothing; asking PostgreSQL would only raise a cast error.
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     return this.repository.findOne({ where: { id, tenantId } as FindOptionsWhere<T> });
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { isUuid } from '../../common';
 import { LOG_EVENTS } from '../../observability/catalog';
 import { PinoLogger } from '../../observability/logging';
 import { ApiKeyCache } from './api-key.cache';
@@ -17,8 +18,6 @@ export const API_KEY_CLOCK = Symbol('API_KEY_CLOCK');
 export const LAST_USED_INTERVAL_MS = 60_000;
 /** Keys whose last write this process remembers; past it, the database's condition still holds. */
 const LAST_USED_MEMORY_MAX = 10_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class TenantsService {
@@ -62,7 +61,7 @@ export class TenantsService {
   }
 
   async findTenant(tenantId: string): Promise<Tenant | null> {
-    if (!UUID.test(tenantId)) return null;
+    if (!isUuid(tenantId)) return null;
     return this.tenants.findOne({ where: { id: tenantId } });
   }
 
@@ -79,7 +78,7 @@ export class TenantsService {
    */
   async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
     const tenant = await this.requireTenant(tenantId);
-    const key = UUID.test(keyId)
+    const key = isUuid(keyId)
       ? await this.apiKeys.findOne({ where: { id: keyId, tenantId: tenant.id } })
       : null;
     if (!key) throw new NotFoundException(`API key ${keyId} not found`);
